@@ -1,0 +1,65 @@
+"""Client side of the call recorder in ``sandbox/aws_server.py`` (stdlib only).
+
+Tests and the benchmark import this to read, clear and classify the AWS API calls the local
+server received, whichever client made them (our modules, amazon.aws, the AWS CLI).
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections import Counter
+from typing import Any
+
+CALLS_PATH = "/_keyless/calls"
+RESET_CALLS_PATH = "/_keyless/calls/reset"
+MOTO_RESET_PATH = "/moto-api/reset"
+
+# Operation names that only read. AWS names its read-only actions Get*/List*/Describe*/Head*
+# (GetCallerIdentity, GetObject, HeadObject, ListObjectsV2, ...); the few others are listed.
+_READ_PREFIX = re.compile(r"^(Get|List|Describe|Head|Lookup|Search|Simulate)(?=[A-Z0-9]|$)")
+_READ_OPERATIONS = frozenset({"DecodeAuthorizationMessage", "SelectObjectContent"})
+# The recorder names calls it cannot map to an operation "<METHOD> <path>".
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Never route loopback calls through a proxy from the caller's environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def is_mutating(operation: str) -> bool:
+    """Whether a recorded operation may change state; unknown names count as mutating."""
+    if operation in _READ_OPERATIONS or _READ_PREFIX.match(operation):
+        return False
+    method = operation.split(" ", 1)[0]
+    return not (" " in operation and method in _READ_METHODS)
+
+
+def mutating_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recorded calls that may have changed state, in order."""
+    return [call for call in calls if is_mutating(call["operation"])]
+
+
+def operation_counts(calls: list[dict[str, Any]]) -> Counter[str]:
+    """How often each ``service:Operation`` appears in ``calls``."""
+    return Counter(f"{call['service']}:{call['operation']}" for call in calls)
+
+
+def _request(endpoint: str, path: str, method: str, timeout: float) -> bytes:
+    request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}", method=method, data=None)
+    with _OPENER.open(request, timeout=timeout) as response:
+        return response.read()
+
+
+def fetch_calls(endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Every call recorded since the last reset, oldest first."""
+    return json.loads(_request(endpoint, CALLS_PATH, "GET", timeout))
+
+
+def reset_calls(endpoint: str, timeout: float = 10.0) -> None:
+    """Forget the recorded calls; moto's state is kept."""
+    _request(endpoint, RESET_CALLS_PATH, "POST", timeout)
+
+
+def reset_moto(endpoint: str, timeout: float = 10.0) -> None:
+    """Drop every resource moto holds; the recorded calls are kept."""
+    _request(endpoint, MOTO_RESET_PATH, "POST", timeout)
