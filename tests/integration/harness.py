@@ -1,0 +1,229 @@
+"""Helpers for integration tests: the recording AWS server and real ``ansible-playbook`` runs."""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX = REPO / "sandbox"
+SERVER_SCRIPT = SANDBOX / "aws_server.py"
+COLLECTIONS_PATH = REPO / ".build" / "collections"
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+if str(SANDBOX) not in sys.path:
+    sys.path.insert(0, str(SANDBOX))
+import awscalls  # noqa: E402
+
+REGION = "us-east-1"
+# The example key pair from the AWS documentation: moto accepts any key, AWS accepts neither.
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+SERVER_START_TIMEOUT = 20.0
+SERVER_STOP_TIMEOUT = 5.0
+PLAYBOOK_TIMEOUT = 300.0
+
+
+# --- the AWS server -------------------------------------------------------------------------
+
+@dataclass
+class AwsServer:
+    """A running ``sandbox/aws_server.py`` subprocess."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Every AWS call recorded since the last reset, oldest first."""
+        return awscalls.fetch_calls(self.endpoint)
+
+    def reset_calls(self) -> None:
+        awscalls.reset_calls(self.endpoint)
+
+    def reset(self) -> None:
+        """Empty moto and the call record."""
+        awscalls.reset_moto(self.endpoint)
+        awscalls.reset_calls(self.endpoint)
+
+    def stop(self, timeout: float = SERVER_STOP_TIMEOUT) -> None:
+        """SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
+        _stop_process(self.process, timeout)
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait()
+
+
+def _server_env(overrides: dict[str, str] | None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
+    env.update(overrides or {})
+    return env
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], port_file: Path, log: Path,
+                   timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return int(port_file.read_text())
+        if process.poll() is not None:
+            raise RuntimeError(f"aws_server exited with {process.returncode}:\n{_tail(log)}")
+        time.sleep(0.02)
+    raise RuntimeError(f"aws_server did not listen within {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start_server(workdir: Path, env: dict[str, str] | None = None,
+                 timeout: float = SERVER_START_TIMEOUT) -> AwsServer:
+    """Start the server on a free loopback port; the caller must ``stop()`` it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_file, log = workdir / "port", workdir / "server.log"
+    port_file.unlink(missing_ok=True)
+    command = [sys.executable, str(SERVER_SCRIPT), "--host", "127.0.0.1", "--port", "0",
+               "--port-file", str(port_file), "--exit-with-parent"]
+    with log.open("wb") as log_handle:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
+                                   stderr=subprocess.STDOUT, env=_server_env(env), cwd=workdir)
+    try:
+        port = _wait_for_port(process, port_file, log, timeout)
+    except BaseException:
+        _stop_process(process, SERVER_STOP_TIMEOUT)
+        raise
+    return AwsServer(process=process, port=port, log=log)
+
+
+def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False
+
+
+# --- ansible-playbook -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Result:
+    rc: int
+    stdout: str
+    stderr: str
+
+    def __str__(self) -> str:
+        return f"rc={self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def playbook_env(workdir: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment with no AWS credentials or Ansible settings of the caller's."""
+    home = workdir / "home"
+    for path in (home, workdir / "ansible-local", workdir / "ansible-remote"):
+        path.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AWS_", "ANSIBLE_", "BOTO_"))}
+    env.update({
+        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{env.get('PATH', '')}",
+        "HOME": str(home),
+        "ANSIBLE_HOME": str(home / ".ansible"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
+        "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-local"),
+        "ANSIBLE_REMOTE_TEMP": str(workdir / "ansible-remote"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        # Only the files below may feed botocore: a developer's ~/.aws is never read.
+        "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    })
+    env.update(overrides or {})
+    return env
+
+
+def base_extra_vars(endpoint: str) -> dict[str, Any]:
+    return {
+        "aws_endpoint": endpoint,
+        "aws_region": REGION,
+        "aws_access_key": ACCESS_KEY,
+        "aws_secret_key": SECRET_KEY,
+        "ansible_python_interpreter": sys.executable,
+    }
+
+
+def _run(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Result:
+    # A session of its own, so a timeout kills the forked workers too.
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return Result(process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+
+@dataclass
+class PlaybookRunner:
+    """``run_playbook(...)``: ``ansible-playbook`` against one endpoint, in one work dir."""
+
+    endpoint: str
+    workdir: Path
+    timeout: float = PLAYBOOK_TIMEOUT
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def __call__(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
+                 diff: bool = False, verbosity: int = 0, env: dict[str, str] | None = None) -> Result:
+        run_dir = self.workdir / f"run{next(self._counter)}"
+        run_dir.mkdir(parents=True)
+        vars_file = run_dir / "extra_vars.json"
+        vars_file.write_text(json.dumps({**base_extra_vars(self.endpoint), **(extra_vars or {})}))
+        command = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}"]
+        command += ["--check"] * check + ["--diff"] * diff
+        command += [f"-{'v' * verbosity}"] if verbosity else []
+        command.append(str(Path(playbook).resolve()))
+        return _run(command, playbook_env(self.workdir, env), run_dir, self.timeout)
+
+
+_RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
+
+
+def play_recap(stdout: str) -> dict[str, dict[str, int]]:
+    """``{host: {"ok": 1, "changed": 0, "failed": 0, ...}}`` from the PLAY RECAP block."""
+    _, found, recap = stdout.rpartition("PLAY RECAP")
+    hosts: dict[str, dict[str, int]] = {}
+    for line in recap.splitlines() if found else []:
+        match = _RECAP_LINE.match(line.strip())
+        if match:
+            counts = (pair.split("=") for pair in match.group(2).split())
+            hosts[match.group(1)] = {name: int(value) for name, value in counts}
+    return hosts

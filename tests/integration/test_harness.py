@@ -1,0 +1,89 @@
+"""The integration harness itself: server, call recorder, playbook runner, recap parser."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from awscalls import is_mutating, mutating_calls
+from harness import ACCESS_KEY, SECRET_KEY, play_recap, port_is_open, start_server
+
+SMOKE = Path(__file__).parent / "playbooks" / "harness_smoke.yml"
+
+
+def test_playbook_call_is_recorded_and_reset_clears_it(aws, run_playbook):
+    result = run_playbook(SMOKE, extra_vars={"role_name": "harness-smoke"})
+
+    assert result.rc == 0, result
+    assert play_recap(result.stdout)["localhost"]["changed"] == 1
+    calls = aws.calls()
+    assert [(c["service"], c["operation"], c["status"]) for c in calls] == [("iam", "CreateRole", 200)]
+    assert calls[0]["access_key"] == ACCESS_KEY
+    assert SECRET_KEY not in json.dumps(calls)
+    aws.reset()
+    assert aws.calls() == []
+
+
+def test_check_mode_run_makes_no_mutating_call(aws, run_playbook):
+    result = run_playbook(SMOKE, extra_vars={"role_name": "harness-check"}, check=True)
+
+    assert result.rc == 0, result
+    assert play_recap(result.stdout)["localhost"]["skipped"] == 1
+    assert mutating_calls(aws.calls()) == []
+
+
+@pytest.mark.parametrize(("operation", "mutating"), [
+    ("CreateRole", True),
+    ("PutRolePolicy", True),
+    ("DeleteRole", True),
+    ("TagRole", True),
+    ("RunInstances", True),
+    ("AssumeRole", True),
+    ("PutObject", True),
+    ("DeleteObjects", True),
+    ("CreateBucket", True),
+    ("POST /", True),
+    ("", True),
+    ("GetRole", False),
+    ("ListRolePolicies", False),
+    ("DescribeInstances", False),
+    ("GetCallerIdentity", False),
+    ("GetObject", False),
+    ("HeadObject", False),
+    ("HeadBucket", False),
+    ("ListObjectsV2", False),
+    ("ListBuckets", False),
+    ("SimulatePrincipalPolicy", False),
+    ("GET /some/path", False),
+    ("Getaway", True),
+])
+def test_is_mutating(operation, mutating):
+    assert is_mutating(operation) is mutating
+
+
+def test_play_recap_parses_every_host():
+    stdout = (
+        "PLAY RECAP *********************************************************************\n"
+        "localhost                  : ok=3    changed=1    unreachable=0    failed=0    "
+        "skipped=2    rescued=0    ignored=0   \n"
+        "other                      : ok=0    changed=0    unreachable=1    failed=0    "
+        "skipped=0    rescued=0    ignored=0   \n"
+    )
+    recap = play_recap(stdout)
+
+    assert recap["localhost"] == {"ok": 3, "changed": 1, "unreachable": 0, "failed": 0,
+                                  "skipped": 2, "rescued": 0, "ignored": 0}
+    assert recap["other"]["unreachable"] == 1
+    assert play_recap("no recap here") == {}
+
+
+def test_stopped_server_leaves_no_process_and_no_listener(tmp_path):
+    server = start_server(tmp_path / "second")
+    try:
+        assert port_is_open(server.port)
+        assert server.calls() == []
+    finally:
+        server.stop()
+
+    assert server.process.poll() is not None
+    assert not port_is_open(server.port)
