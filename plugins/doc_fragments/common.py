@@ -1,0 +1,81 @@
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation shared by every keyless.aws module."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The connection options every module accepts (same names and environment variables
+    # as amazon.aws, so module_defaults and environments carry over).
+    DOCUMENTATION = r"""
+options:
+  region:
+    description:
+      - The AWS region to use.
+      - IAM is global; IAM calls fall back to C(us-east-1) when no region is set.
+      - Read from E(AWS_REGION) or E(AWS_DEFAULT_REGION) when not given.
+    type: str
+    aliases: [aws_region, ec2_region]
+  profile:
+    description:
+      - A named profile from the AWS config/credentials files.
+      - Read from E(AWS_PROFILE) when not given. Cannot be combined with O(access_key).
+    type: str
+    aliases: [aws_profile]
+  access_key:
+    description:
+      - AWS access key id. Read from E(AWS_ACCESS_KEY_ID) when not given.
+      - When neither keys nor a profile are given, botocore's default chain is used
+        (environment, config files, container or instance metadata credentials).
+    type: str
+    aliases: [aws_access_key_id, aws_access_key, ec2_access_key]
+  secret_key:
+    description:
+      - AWS secret access key. Read from E(AWS_SECRET_ACCESS_KEY) when not given.
+      - Never logged.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key, ec2_secret_key]
+  session_token:
+    description:
+      - AWS session token for temporary credentials. Read from E(AWS_SESSION_TOKEN).
+      - Never logged.
+    type: str
+    aliases: [aws_session_token, security_token, aws_security_token]
+  endpoint_url:
+    description:
+      - Send API calls to this URL instead of the AWS endpoint (for example a local
+        AWS-compatible server such as the project sandbox).
+      - When not given, botocore's own E(AWS_ENDPOINT_URL) and E(AWS_ENDPOINT_URL_IAM)
+        (and so on per service) apply.
+    type: str
+    aliases: [aws_endpoint_url, ec2_url]
+  validate_certs:
+    description:
+      - When V(false), TLS certificates of the endpoint are not verified. Use only with a
+        local test endpoint.
+    type: bool
+    default: true
+requirements:
+  - python >= 3.11
+  - boto3 >= 1.34
+  - botocore >= 1.34
+notes:
+  - Every API call is retried by botocore in C(standard) mode on throttling and
+    transient errors; IAM eventual-consistency errors are retried for a bounded time.
+"""
+
+    # Attributes of a module that fully supports check and diff mode.
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Check mode predicts the result in memory and makes no mutating API call.
+  diff_mode:
+    support: full
+    description: Shows before and after, with policy documents normalized and pretty-printed.
+  action_group:
+    support: full
+    membership: [keyless.aws.aws]
+    description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
+"""

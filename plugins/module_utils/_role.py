@@ -1,0 +1,425 @@
+# Internal use only: not a public API of keyless.aws; it may change without notice.
+"""The whole behaviour of keyless.aws.iam_role: ``run(params, clients, check_mode, diff)``.
+
+Read current state, plan actions with pure functions, apply them unless in check mode,
+re-read. Nothing here imports AnsibleModule or exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.keyless.aws.plugins.module_utils import _iam
+from ansible_collections.keyless.aws.plugins.module_utils._diff import (
+    Action,
+    apply_tags,
+    execute,
+    make_diff,
+    tag_actions,
+    tag_changes,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._policy import (
+    load_policy,
+    normalize_policy,
+    policies_equivalent,
+    validate_policy,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll, retry_on
+from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    managed_policy_candidates,
+    validate_arn,
+    validate_description,
+    validate_max_session_duration,
+    validate_path,
+    validate_role_name,
+    validate_tags,
+)
+
+ROLE_OPTIONS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True, "aliases": ["role_name"]},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "path": {"type": "str", "default": "/"},
+    "description": {"type": "str"},
+    "assume_role_policy": {"type": "raw", "aliases": ["trust_policy", "assume_role_policy_document"]},
+    "max_session_duration": {"type": "int"},
+    "permissions_boundary": {"type": "str", "aliases": ["boundary"]},
+    "managed_policies": {"type": "list", "elements": "str", "aliases": ["managed_policy"]},
+    "purge_managed_policies": {"type": "bool"},
+    "tags": {"type": "dict", "aliases": ["resource_tags"]},
+    "purge_tags": {"type": "bool", "default": True},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 120},
+}
+
+HANDLERS = {
+    "CreateRole": _iam.create_role,
+    "UpdateAssumeRolePolicy": _iam.update_assume_role_policy,
+    "UpdateRole": _iam.update_role,
+    "PutRolePermissionsBoundary": _iam.put_role_permissions_boundary,
+    "DeleteRolePermissionsBoundary": _iam.delete_role_permissions_boundary,
+    "AttachRolePolicy": _iam.attach_role_policy,
+    "DetachRolePolicy": _iam.detach_role_policy,
+    "TagRole": _iam.tag_role,
+    "UntagRole": _iam.untag_role,
+    "RemoveRoleFromInstanceProfile": _iam.remove_role_from_instance_profile,
+    "DeleteRolePolicy": _iam.delete_role_policy,
+}
+
+# Right after detaching policies or leaving profiles, DeleteRole can still answer
+# DeleteConflict until IAM's replicas agree (IAM User Guide, "Changes that I make are
+# not always immediately visible").
+DELETE_RETRY_CODES = ("DeleteConflict", "ConcurrentModification")
+
+
+@dataclass(frozen=True)
+class DesiredRole:
+    name: str
+    state: str
+    path: str
+    description: str | None
+    trust: dict[str, Any] | None
+    max_session_duration: int | None
+    permissions_boundary: str | None
+    managed_policies: tuple[str, ...] | None
+    purge_managed_policies: bool
+    tags: dict[str, str] | None
+    purge_tags: bool
+    wait: bool
+    wait_timeout: int
+
+
+def desired_role(params: Mapping[str, Any]) -> DesiredRole:
+    """Validate every option locally and return the desired state; raises ValidationError."""
+    validate_role_name(params["name"], "name")
+    validate_path(params.get("path") or "/", "path")
+    if params.get("description") is not None:
+        validate_description(params["description"], "description")
+    if params.get("max_session_duration") is not None:
+        validate_max_session_duration(params["max_session_duration"], "max_session_duration")
+    trust = load_policy(params.get("assume_role_policy"), "assume_role_policy")
+    if trust is not None:
+        validate_policy(trust, "assume_role_policy", "trust")
+    boundary = params.get("permissions_boundary")
+    if boundary:
+        validate_arn(boundary, "permissions_boundary", service="iam", resource_type="policy")
+    managed = params.get("managed_policies")
+    if managed is not None:
+        for index, value in enumerate(managed):
+            _validate_managed_reference(value, f"managed_policies[{index}]")
+    validate_tags(params.get("tags"), "tags")
+    if params.get("wait_timeout", 120) < 0:
+        raise ValidationError("wait_timeout", "must be 0 or more seconds")
+    purge_managed = params.get("purge_managed_policies")
+    return DesiredRole(
+        name=params["name"],
+        state=params.get("state") or "present",
+        path=params.get("path") or "/",
+        description=params.get("description"),
+        trust=trust,
+        max_session_duration=params.get("max_session_duration"),
+        permissions_boundary=boundary,
+        managed_policies=None if managed is None else tuple(managed),
+        purge_managed_policies=True if purge_managed is None else purge_managed,
+        tags=_string_tags(params.get("tags")),
+        purge_tags=params.get("purge_tags", True),
+        wait=params.get("wait", True),
+        wait_timeout=params.get("wait_timeout", 120),
+    )
+
+
+def _validate_managed_reference(value: str, field: str) -> None:
+    if value.startswith("arn:"):
+        validate_arn(value, field, service="iam", resource_type="policy")
+    elif not value or any(ch.isspace() for ch in value):
+        raise ValidationError(field, "must be a managed policy ARN or name without white space")
+
+
+def _string_tags(tags: Mapping[str, Any] | None) -> dict[str, str] | None:
+    return None if tags is None else {str(key): str(value) for key, value in tags.items()}
+
+
+# --- state views ---------------------------------------------------------------------------
+
+
+def role_view(raw: Mapping[str, Any], managed: list[str] | None = None) -> dict[str, Any]:
+    """The ``role`` return value: snake_case keys, trust policy as a dict."""
+    boundary = raw.get("PermissionsBoundary") or {}
+    view = {
+        "role_name": raw["RoleName"],
+        "role_id": raw.get("RoleId"),
+        "arn": raw.get("Arn"),
+        "path": raw.get("Path", "/"),
+        "description": raw.get("Description", ""),
+        "max_session_duration": raw.get("MaxSessionDuration", 3600),
+        "assume_role_policy_document": raw.get("AssumeRolePolicyDocument") or {},
+        "permissions_boundary": boundary.get("PermissionsBoundaryArn"),
+        "tags": _iam.tag_dict(raw.get("Tags")),
+        "create_date": _iso(raw.get("CreateDate")),
+    }
+    if managed is not None:
+        view["managed_policies"] = sorted(managed)
+    return view
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def diff_view(role: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What ``--diff`` shows: the user-settable fields, policies normalized."""
+    if not role:
+        return {}
+    view = {
+        key: role[key]
+        for key in (
+            "role_name",
+            "path",
+            "description",
+            "max_session_duration",
+            "permissions_boundary",
+            "tags",
+        )
+    }
+    view["assume_role_policy_document"] = normalize_policy(role["assume_role_policy_document"] or {})
+    if "managed_policies" in role:
+        view["managed_policies"] = role["managed_policies"]
+    return view
+
+
+# --- decisions (pure) --------------------------------------------------------------------
+
+
+def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[list[Action], dict[str, Any]]:
+    """Actions that create the role, and the role as it will then be."""
+    if desired.trust is None:
+        raise ValidationError("assume_role_policy", f"is required to create role {desired.name}")
+    actions = [
+        Action(
+            "CreateRole",
+            {
+                "name": desired.name,
+                "path": desired.path,
+                "trust": desired.trust,
+                "description": desired.description,
+                "max_session_duration": desired.max_session_duration,
+                "permissions_boundary": desired.permissions_boundary or None,
+                "tags": desired.tags or None,
+            },
+        )
+    ]
+    actions += [Action("AttachRolePolicy", {"role": desired.name, "arn": arn}) for arn in managed_arns or []]
+    predicted = {
+        "role_name": desired.name,
+        "role_id": None,
+        "arn": None,
+        "path": desired.path,
+        "description": desired.description or "",
+        "max_session_duration": desired.max_session_duration or 3600,
+        "assume_role_policy_document": desired.trust,
+        "permissions_boundary": desired.permissions_boundary or None,
+        "tags": dict(desired.tags or {}),
+        "create_date": None,
+    }
+    if managed_arns is not None:
+        predicted["managed_policies"] = sorted(managed_arns)
+    return actions, predicted
+
+
+def plan_update(
+    current: Mapping[str, Any], desired: DesiredRole, managed_arns: list[str] | None
+) -> tuple[list[Action], dict[str, Any]]:
+    """Actions that bring an existing role to the desired state, and the predicted result."""
+    if desired.path != current["path"]:
+        raise ValidationError(
+            "path", f"cannot change on an existing role (it is {current['path']}); delete and re-create it"
+        )
+    name = desired.name
+    predicted = dict(current)
+    actions: list[Action] = []
+    if desired.trust is not None and not policies_equivalent(
+        current["assume_role_policy_document"], desired.trust
+    ):
+        actions.append(Action("UpdateAssumeRolePolicy", {"name": name, "trust": desired.trust}))
+        predicted["assume_role_policy_document"] = desired.trust
+    actions += _plan_role_settings(current, desired, predicted)
+    actions += _plan_boundary(current, desired, predicted)
+    actions += _plan_managed(current, desired, managed_arns, predicted)
+    to_set, to_remove = tag_changes(current["tags"], desired.tags, desired.purge_tags)
+    actions += tag_actions({"name": name}, to_set, to_remove, "TagRole", "UntagRole")
+    predicted["tags"] = apply_tags(current["tags"], to_set, to_remove)
+    return actions, predicted
+
+
+def _plan_role_settings(
+    current: Mapping[str, Any], desired: DesiredRole, predicted: dict[str, Any]
+) -> list[Action]:
+    description = desired.description if desired.description not in (None, current["description"]) else None
+    duration = desired.max_session_duration
+    if duration == current["max_session_duration"]:
+        duration = None
+    if description is None and duration is None:
+        return []
+    if description is not None:
+        predicted["description"] = description
+    if duration is not None:
+        predicted["max_session_duration"] = duration
+    return [
+        Action(
+            "UpdateRole", {"name": desired.name, "description": description, "max_session_duration": duration}
+        )
+    ]
+
+
+def _plan_boundary(
+    current: Mapping[str, Any], desired: DesiredRole, predicted: dict[str, Any]
+) -> list[Action]:
+    wanted, existing = desired.permissions_boundary, current["permissions_boundary"]
+    if wanted is None or wanted == (existing or ""):
+        return []
+    predicted["permissions_boundary"] = wanted or None
+    if wanted == "":
+        return [Action("DeleteRolePermissionsBoundary", {"name": desired.name})]
+    return [Action("PutRolePermissionsBoundary", {"name": desired.name, "arn": wanted})]
+
+
+def _plan_managed(
+    current: Mapping[str, Any],
+    desired: DesiredRole,
+    managed_arns: list[str] | None,
+    predicted: dict[str, Any],
+) -> list[Action]:
+    if managed_arns is None:
+        return []
+    attached = set(current.get("managed_policies") or [])
+    wanted = set(managed_arns)
+    to_detach = sorted(attached - wanted) if desired.purge_managed_policies else []
+    to_attach = sorted(wanted - attached)
+    predicted["managed_policies"] = sorted((attached - set(to_detach)) | wanted)
+    return [Action("DetachRolePolicy", {"role": desired.name, "arn": arn}) for arn in to_detach] + [
+        Action("AttachRolePolicy", {"role": desired.name, "arn": arn}) for arn in to_attach
+    ]
+
+
+def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
+    """Everything that must go before DeleteRole succeeds, in the order IAM requires."""
+    actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
+    actions += [Action("DeleteRolePolicy", {"role": name, "name": policy}) for policy in inline]
+    actions += [Action("DetachRolePolicy", {"role": name, "arn": arn}) for arn in managed]
+    return actions
+
+
+# --- orchestration -------------------------------------------------------------------------
+
+
+def resolve_managed(iam: Any, clients: Any, references: tuple[str, ...], role_arn: str | None) -> list[str]:
+    """Managed policy names become ARNs by constructing candidates and calling GetPolicy.
+
+    Never lists every policy in the account (slow, and a ListPolicies permission users
+    rarely grant). ARNs are taken as given.
+    """
+    partition, account = (
+        _partition_and_account(clients, role_arn) if _has_names(references) else ("aws", None)
+    )
+    arns = []
+    for index, reference in enumerate(references):
+        if reference.startswith("arn:"):
+            arns.append(reference)
+            continue
+        candidates = managed_policy_candidates(reference, partition, account)
+        found = next((arn for arn in candidates if _iam.get_policy(iam, arn) is not None), None)
+        if found is None:
+            raise ValidationError(f"managed_policies[{index}]", f"no managed policy named {reference} exists")
+        arns.append(found)
+    return arns
+
+
+def _has_names(references: tuple[str, ...]) -> bool:
+    return any(not reference.startswith("arn:") for reference in references)
+
+
+def _partition_and_account(clients: Any, role_arn: str | None) -> tuple[str, str | None]:
+    arn = role_arn or clients.client("sts").get_caller_identity()["Arn"]
+    parts = arn.split(":")
+    return parts[1], parts[4] or None
+
+
+def read_role(iam: Any, name: str, with_managed: bool) -> dict[str, Any] | None:
+    raw = _iam.get_role(iam, name)
+    if raw is None:
+        return None
+    managed = _iam.list_attached_role_policy_arns(iam, name) if with_managed else None
+    return role_view(raw, managed)
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    desired = desired_role(params)
+    iam = clients.iam
+    current = read_role(iam, desired.name, with_managed=desired.managed_policies is not None)
+    if desired.state == "absent":
+        return _run_absent(iam, desired, current, check_mode, diff)
+    managed_arns = None
+    if desired.managed_policies is not None:
+        role_arn = current["arn"] if current else None
+        managed_arns = resolve_managed(iam, clients, desired.managed_policies, role_arn)
+    if current is None:
+        actions, predicted = plan_create(desired, managed_arns)
+    else:
+        actions, predicted = plan_update(current, desired, managed_arns)
+    after = predicted
+    if actions and not check_mode:
+        execute(actions, HANDLERS, iam)
+        after = _reread(iam, desired) if desired.wait or current is None else predicted
+    result: dict[str, Any] = {
+        "changed": bool(actions),
+        "role": after,
+        "operations": [a.operation for a in actions],
+    }
+    if diff:
+        result["diff"] = make_diff(diff_view(current), diff_view(after))
+    return result
+
+
+def _reread(iam: Any, desired: DesiredRole) -> dict[str, Any]:
+    # A new role can answer NoSuchEntity for a few seconds; ``wait`` really waits for it.
+    timeout = desired.wait_timeout if desired.wait else 0
+    return poll(
+        lambda: read_role(iam, desired.name, with_managed=desired.managed_policies is not None),
+        RetryPolicy(timeout=timeout),
+        f"role {desired.name} to become readable",
+    )
+
+
+def _run_absent(
+    iam: Any, desired: DesiredRole, current: Mapping[str, Any] | None, check_mode: bool, diff: bool
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"changed": current is not None, "role": {}}
+    if current is None:
+        result["operations"] = []
+        if diff:
+            result["diff"] = make_diff(None, None)
+        return result
+    profiles = [p["InstanceProfileName"] for p in _iam.list_instance_profiles_for_role(iam, desired.name)]
+    inline = _iam.list_role_policy_names(iam, desired.name)
+    managed = current.get("managed_policies")
+    if managed is None:
+        managed = _iam.list_attached_role_policy_arns(iam, desired.name)
+    actions = plan_delete(desired.name, profiles, inline, managed)
+    if not check_mode:
+        execute(actions, HANDLERS, iam)
+        retry_on(
+            lambda: _iam.delete_role(iam, desired.name),
+            DELETE_RETRY_CODES,
+            RetryPolicy(timeout=max(desired.wait_timeout, 1)),
+        )
+    result["operations"] = [a.operation for a in actions] + ["DeleteRole"]
+    result["removed"] = {
+        "instance_profiles": profiles,
+        "inline_policies": inline,
+        "managed_policies": managed,
+    }
+    if diff:
+        result["diff"] = make_diff(diff_view(current), None)
+    return result

@@ -1,0 +1,55 @@
+# Internal use only: not a public API of keyless.aws; it may change without notice.
+"""The whole behaviour of keyless.aws.iam_role_info: read-only, never changes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible_collections.keyless.aws.plugins.module_utils import _iam
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._role import role_view
+from ansible_collections.keyless.aws.plugins.module_utils._validate import validate_path, validate_role_name
+
+ROLE_INFO_OPTIONS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "aliases": ["role_name"]},
+    "path_prefix": {"type": "str", "aliases": ["path"]},
+}
+
+
+def validate_info_params(params: Mapping[str, Any]) -> None:
+    if params.get("name") and params.get("path_prefix"):
+        raise ValidationError("name", "give either name or path_prefix, not both")
+    if params.get("name"):
+        validate_role_name(params["name"], "name")
+    if params.get("path_prefix"):
+        validate_path(params["path_prefix"], "path_prefix")
+
+
+def describe_role(iam: Any, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A role with everything attached to it: inline and managed policies, profiles."""
+    name = raw["RoleName"]
+    view = role_view(raw, _iam.list_attached_role_policy_arns(iam, name))
+    view["inline_policies"] = {
+        policy: _iam.get_role_policy(iam, name, policy) for policy in _iam.list_role_policy_names(iam, name)
+    }
+    view["instance_profiles"] = [
+        {"instance_profile_name": p["InstanceProfileName"], "arn": p["Arn"], "path": p.get("Path", "/")}
+        for p in _iam.list_instance_profiles_for_role(iam, name)
+    ]
+    return view
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    validate_info_params(params)
+    iam = clients.iam
+    if params.get("name"):
+        # ListRoles omits tags and the permissions boundary; GetRole has them.
+        raw = _iam.get_role(iam, params["name"])
+        raws = [] if raw is None else [raw]
+    else:
+        raws = [
+            _iam.get_role(iam, r["RoleName"]) or r
+            for r in _iam.list_roles(iam, params.get("path_prefix") or "/")
+        ]
+    return {"changed": False, "roles": [describe_role(iam, raw) for raw in raws]}

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an IAM instance profile and the role in it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_instance_profile
+short_description: Manage an IAM instance profile and the role it holds
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes an IAM instance profile, the container that EC2 attaches
+    to an instance so that the instance gets the role's temporary credentials.
+  - A profile holds at most one role; O(role) makes it hold exactly that role, swapping
+    out another one if needed.
+  - After a change the module waits until the profile reads back with the wanted role.
+  - Deleting refuses while an EC2 instance (in the configured region) uses the profile,
+    and names the instances, unless O(force=true).
+author:
+  - keyless.aws contributors
+options:
+  name:
+    description: Name of the instance profile (1-128 characters of letters, digits and C(_+=,.@-)).
+    type: str
+    required: true
+    aliases: [instance_profile_name]
+  state:
+    description: Whether the instance profile should exist.
+    type: str
+    default: present
+    choices: [present, absent]
+  path:
+    description: Path of the instance profile; cannot change once created.
+    type: str
+    default: /
+  role:
+    description:
+      - Name of the role the profile should hold.
+      - Omitted leaves the role as it is; an empty string removes the role.
+    type: str
+    aliases: [role_name]
+  tags:
+    description: Tags of the instance profile. Omitted leaves tags as they are.
+    type: dict
+    aliases: [resource_tags]
+  purge_tags:
+    description: Remove tags not in O(tags) (only when O(tags) is given).
+    type: bool
+    default: true
+  force:
+    description: Delete even while EC2 instances use the profile (they lose their credentials).
+    type: bool
+    default: false
+  wait:
+    description: Wait until a created or changed profile reads back with the wanted role.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait, and to retry IAM eventual-consistency errors.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - keyless.aws.common
+  - keyless.aws.common.attributes
+"""
+
+EXAMPLES = r"""
+- name: Instance profile holding the role
+  keyless.aws.iam_instance_profile:
+    name: logsbucket-profile
+    role: logsbucket-role
+
+- name: Empty the profile
+  keyless.aws.iam_instance_profile:
+    name: logsbucket-profile
+    role: ""
+
+- name: Delete it
+  keyless.aws.iam_instance_profile:
+    name: logsbucket-profile
+    state: absent
+"""
+
+RETURN = r"""
+instance_profile:
+  description: The instance profile after the task (predicted in check mode); empty when deleted.
+  returned: always
+  type: dict
+  contains:
+    instance_profile_name:
+      description: Name of the profile.
+      type: str
+      sample: logsbucket-profile
+    instance_profile_id:
+      description: Stable id (null in check mode before creation).
+      type: str
+    arn:
+      description: ARN of the profile (null in check mode before creation).
+      type: str
+      sample: arn:aws:iam::123456789012:instance-profile/logsbucket-profile
+    path:
+      description: Path of the profile.
+      type: str
+    role:
+      description: Name of the role in the profile, or null.
+      type: str
+      sample: logsbucket-role
+    roles:
+      description: Names of the roles in the profile (zero or one).
+      type: list
+      elements: str
+    tags:
+      description: Tags of the profile.
+      type: dict
+    create_date:
+      description: When the profile was created (ISO 8601).
+      type: str
+operations:
+  description: The mutating API operations the task made (or would make, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [CreateInstanceProfile, AddRoleToInstanceProfile]
+associated_instances:
+  description: Instances that used the profile when it was deleted (only checked without O(force)).
+  returned: when O(state=absent) and the profile existed
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._instance_profile import (
+    INSTANCE_PROFILE_OPTIONS,
+    run,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=aws_argument_spec(**INSTANCE_PROFILE_OPTIONS), supports_check_mode=True
+    )
+    try:
+        result = invoke(run, module.params, module.check_mode, module._diff)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an IAM role: trust policy, settings, managed policies and tags."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_role
+short_description: Manage an IAM role, its trust policy, managed policies and tags
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes an IAM role.
+  - Policies are compared with IAM's semantics (key and list order, scalar versus one-item
+    list, action case, account id versus root ARN), so an equivalent document never
+    reports a change.
+  - Deleting a role first removes it from every instance profile, deletes its inline
+    policies and detaches its managed policies, retrying IAM's C(DeleteConflict).
+  - Every option is validated locally before any API call.
+author:
+  - keyless.aws contributors
+options:
+  name:
+    description: Name of the role (1-64 characters of letters, digits and C(_+=,.@-)).
+    type: str
+    required: true
+    aliases: [role_name]
+  state:
+    description: Whether the role should exist.
+    type: str
+    default: present
+    choices: [present, absent]
+  path:
+    description:
+      - Path of the role, C(/) or a string that starts and ends with C(/).
+      - IAM cannot change the path of an existing role; a different path fails.
+    type: str
+    default: /
+  description:
+    description: Description of the role. Left as is when omitted.
+    type: str
+  assume_role_policy:
+    description:
+      - The trust policy, as a dict or a JSON string. Required to create the role.
+      - Left as is when omitted.
+    type: raw
+    aliases: [trust_policy, assume_role_policy_document]
+  max_session_duration:
+    description: Maximum session duration in seconds, 3600 to 43200.
+    type: int
+  permissions_boundary:
+    description:
+      - ARN of the managed policy used as permissions boundary.
+      - An empty string removes the boundary; omitted leaves it as is.
+    type: str
+    aliases: [boundary]
+  managed_policies:
+    description:
+      - Managed policies to attach, as ARNs or names.
+      - A name is resolved by constructing the customer-managed and then the AWS-managed
+        ARN and calling C(GetPolicy); policies are never listed.
+      - Omitted leaves attachments as they are.
+    type: list
+    elements: str
+    aliases: [managed_policy]
+  purge_managed_policies:
+    description:
+      - Detach managed policies not in O(managed_policies).
+      - Defaults to V(true) when O(managed_policies) is given.
+    type: bool
+  tags:
+    description: Tags of the role. Omitted leaves tags as they are.
+    type: dict
+    aliases: [resource_tags]
+  purge_tags:
+    description: Remove tags not in O(tags) (only when O(tags) is given).
+    type: bool
+    default: true
+  wait:
+    description: Wait until a created or updated role can be read back.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the role to become readable, and to keep retrying
+        C(DeleteConflict) when deleting.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - keyless.aws.common
+  - keyless.aws.common.attributes
+"""
+
+EXAMPLES = r"""
+- name: Role that EC2 instances may assume
+  keyless.aws.iam_role:
+    name: logsbucket-role
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Principal:
+            Service: ec2.amazonaws.com
+          Action: sts:AssumeRole
+    tags:
+      project: logs
+
+- name: Attach an AWS managed policy by name
+  keyless.aws.iam_role:
+    name: logsbucket-role
+    managed_policies:
+      - AmazonSSMManagedInstanceCore
+    purge_managed_policies: false
+
+- name: Delete the role and everything attached to it
+  keyless.aws.iam_role:
+    name: logsbucket-role
+    state: absent
+"""
+
+RETURN = r"""
+role:
+  description: The role after the task (predicted in check mode); empty when deleted.
+  returned: always
+  type: dict
+  contains:
+    role_name:
+      description: Name of the role.
+      type: str
+      sample: logsbucket-role
+    role_id:
+      description: Stable id of the role (null in check mode before creation).
+      type: str
+      sample: AROA1234567890EXAMPLE
+    arn:
+      description: ARN of the role (null in check mode before creation).
+      type: str
+      sample: arn:aws:iam::123456789012:role/logsbucket-role
+    path:
+      description: Path of the role.
+      type: str
+      sample: /
+    description:
+      description: Description of the role.
+      type: str
+    max_session_duration:
+      description: Maximum session duration in seconds.
+      type: int
+      sample: 3600
+    assume_role_policy_document:
+      description: The trust policy as a dict.
+      type: dict
+    permissions_boundary:
+      description: ARN of the permissions boundary, or null.
+      type: str
+    managed_policies:
+      description: ARNs of attached managed policies (when O(managed_policies) was given).
+      type: list
+      elements: str
+    tags:
+      description: Tags of the role.
+      type: dict
+    create_date:
+      description: When the role was created (ISO 8601).
+      type: str
+operations:
+  description: The mutating API operations the task made (or would make, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [CreateRole]
+removed:
+  description: What was detached or removed before the role was deleted.
+  returned: when O(state=absent) and the role existed
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+from ansible_collections.keyless.aws.plugins.module_utils._role import ROLE_OPTIONS, run
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=aws_argument_spec(**ROLE_OPTIONS), supports_check_mode=True)
+    try:
+        result = invoke(run, module.params, module.check_mode, module._diff)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

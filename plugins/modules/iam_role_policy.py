@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage one inline policy of an IAM role."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iam_role_policy
+short_description: Manage an inline policy of an IAM role
+version_added: 0.1.0
+description:
+  - Puts or deletes one inline (embedded) policy of an IAM role.
+  - The document is compared with IAM's semantics, so an equivalent document (reordered
+    keys or lists, scalar versus one-item list, different action case) is not a change.
+  - The document is validated locally (structure, Effect, Action, Resource, size, including
+    the 10,240-character total of all inline policies of the role) before any change.
+author:
+  - keyless.aws contributors
+options:
+  role:
+    description: Name of the role that holds the policy. The role must exist.
+    type: str
+    required: true
+    aliases: [role_name]
+  name:
+    description: Name of the inline policy (1-128 characters of letters, digits and C(_+=,.@-)).
+    type: str
+    required: true
+    aliases: [policy_name]
+  policy:
+    description: The policy document, as a dict or a JSON string. Required when O(state=present).
+    type: raw
+    aliases: [policy_document, policy_json]
+  state:
+    description: Whether the inline policy should exist.
+    type: str
+    default: present
+    choices: [present, absent]
+extends_documentation_fragment:
+  - keyless.aws.common
+  - keyless.aws.common.attributes
+"""
+
+EXAMPLES = r"""
+- name: Let the role read and write objects of one bucket
+  keyless.aws.iam_role_policy:
+    role: logsbucket-role
+    name: LogsBucketPermissions
+    policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: [s3:PutObject, s3:GetObject]
+          Resource: arn:aws:s3:::my-logs-bucket/*
+
+- name: Remove it
+  keyless.aws.iam_role_policy:
+    role: logsbucket-role
+    name: LogsBucketPermissions
+    state: absent
+"""
+
+RETURN = r"""
+role_name:
+  description: Name of the role.
+  returned: always
+  type: str
+  sample: logsbucket-role
+policy_name:
+  description: Name of the inline policy.
+  returned: always
+  type: str
+  sample: LogsBucketPermissions
+policy:
+  description: The effective policy document after the task, normalized; null when absent.
+  returned: always
+  type: dict
+operations:
+  description: The mutating API operations the task made (or would make, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [PutRolePolicy]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+from ansible_collections.keyless.aws.plugins.module_utils._role_policy import ROLE_POLICY_OPTIONS, run
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=aws_argument_spec(**ROLE_POLICY_OPTIONS), supports_check_mode=True)
+    try:
+        result = invoke(run, module.params, module.check_mode, module._diff)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

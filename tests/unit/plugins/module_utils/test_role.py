@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.keyless.aws.plugins.module_utils import _role
+from ansible_collections.keyless.aws.plugins.module_utils._errors import AwsApiError, ValidationError
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+# The same trust policy as IAM would read it: reordered, list-wrapped, different case.
+TRUST_EQUIVALENT = {
+    "Statement": {
+        "Action": ["STS:AssumeRole"],
+        "Principal": {"Service": ["ec2.amazonaws.com"]},
+        "Effect": "Allow",
+    },
+    "Version": "2012-10-17",
+}
+TRUST_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def params(**overrides):
+    base = {key: option.get("default") for key, option in _role.ROLE_OPTIONS.items()}
+    base.update(name="app-role", assume_role_policy=TRUST)
+    base.update(overrides)
+    return base
+
+
+def current_view(**overrides):
+    view = {
+        "role_name": "app-role",
+        "role_id": "AROAEXAMPLE",
+        "arn": "arn:aws:iam::123456789012:role/app-role",
+        "path": "/",
+        "description": "",
+        "max_session_duration": 3600,
+        "assume_role_policy_document": TRUST,
+        "permissions_boundary": None,
+        "tags": {"team": "a"},
+        "create_date": "2026-01-01T00:00:00+00:00",
+    }
+    view.update(overrides)
+    return view
+
+
+# --- pure decisions ---------------------------------------------------------------------
+
+
+def ops(actions):
+    return [action.operation for action in actions]
+
+
+def test_equivalent_trust_policy_plans_nothing():
+    desired = _role.desired_role(params(assume_role_policy=json.dumps(TRUST_EQUIVALENT), tags={"team": "a"}))
+    actions, predicted = _role.plan_update(current_view(), desired, None)
+    assert actions == []
+    assert predicted == current_view()
+
+
+def test_changed_trust_policy_plans_one_update():
+    desired = _role.desired_role(params(assume_role_policy=TRUST_LAMBDA))
+    actions, predicted = _role.plan_update(current_view(), desired, None)
+    assert ops(actions) == ["UpdateAssumeRolePolicy"]
+    assert predicted["assume_role_policy_document"] == TRUST_LAMBDA
+
+
+def test_tags_purge_and_no_purge():
+    desired = _role.desired_role(params(tags={"env": "prod"}))
+    actions, predicted = _role.plan_update(current_view(), desired, None)
+    assert ops(actions) == ["UntagRole", "TagRole"]
+    assert predicted["tags"] == {"env": "prod"}
+    desired = _role.desired_role(params(tags={"env": "prod"}, purge_tags=False))
+    actions, predicted = _role.plan_update(current_view(), desired, None)
+    assert ops(actions) == ["TagRole"]
+    assert predicted["tags"] == {"team": "a", "env": "prod"}
+
+
+def test_omitted_options_leave_things_alone():
+    desired = _role.desired_role(params(assume_role_policy=None, tags=None))
+    actions, _ = _role.plan_update(current_view(description="d", max_session_duration=7200), desired, None)
+    assert actions == []
+
+
+def test_settings_and_boundary():
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    desired = _role.desired_role(
+        params(description="new", max_session_duration=7200, permissions_boundary=boundary)
+    )
+    actions, predicted = _role.plan_update(current_view(tags={}), desired, None)
+    assert ops(actions) == ["UpdateRole", "PutRolePermissionsBoundary"]
+    assert actions[0].args == {"name": "app-role", "description": "new", "max_session_duration": 7200}
+    assert predicted["permissions_boundary"] == boundary
+    desired = _role.desired_role(params(permissions_boundary=""))
+    actions, predicted = _role.plan_update(current_view(permissions_boundary=boundary), desired, None)
+    assert ops(actions) == ["DeleteRolePermissionsBoundary"]
+    assert predicted["permissions_boundary"] is None
+
+
+def test_managed_policies_attach_detach_and_purge():
+    old, new = "arn:aws:iam::aws:policy/Old", "arn:aws:iam::aws:policy/New"
+    current = current_view(managed_policies=[old])
+    desired = _role.desired_role(params(managed_policies=[new]))
+    actions, predicted = _role.plan_update(current, desired, [new])
+    assert ops(actions) == ["DetachRolePolicy", "AttachRolePolicy"]
+    assert predicted["managed_policies"] == [new]
+    desired = _role.desired_role(params(managed_policies=[new], purge_managed_policies=False))
+    actions, predicted = _role.plan_update(current, desired, [new])
+    assert ops(actions) == ["AttachRolePolicy"]
+    assert predicted["managed_policies"] == sorted([old, new])
+
+
+def test_path_change_is_refused():
+    with pytest.raises(ValidationError, match="path: cannot change"):
+        _role.plan_update(current_view(), _role.desired_role(params(path="/other/")), None)
+
+
+def test_create_requires_trust_policy():
+    with pytest.raises(ValidationError, match="assume_role_policy: is required to create role app-role"):
+        _role.plan_create(_role.desired_role(params(assume_role_policy=None)), None)
+
+
+def test_delete_order():
+    actions = _role.plan_delete("r", ["p"], ["inline"], ["arn:aws:iam::aws:policy/X"])
+    assert ops(actions) == ["RemoveRoleFromInstanceProfile", "DeleteRolePolicy", "DetachRolePolicy"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "bad name"}, "name"),
+        ({"name": "x" * 65}, "name"),
+        ({"path": "no-slashes"}, "path"),
+        ({"max_session_duration": 60}, "max_session_duration"),
+        ({"assume_role_policy": "{not json"}, "assume_role_policy"),
+        ({"assume_role_policy": {"Statement": [{"Effect": "Maybe"}]}}, "assume_role_policy"),
+        ({"permissions_boundary": "not-an-arn"}, "permissions_boundary"),
+        ({"managed_policies": ["arn:aws:s3:::bucket"]}, "managed_policies[0]"),
+        ({"tags": {"aws:reserved": "x"}}, "tags"),
+    ],
+)
+def test_bad_input_names_the_field(overrides, field):
+    with pytest.raises(ValidationError) as err:
+        _role.desired_role(params(**overrides))
+    assert err.value.field.startswith(field)
+
+
+# --- run() against moto in-process, with every API call recorded ----------------------------
+
+
+def test_create_then_noop_is_one_call(clients):
+    result = _role.run(params(tags={"team": "a"}), clients, check_mode=False, diff=False)
+    assert result["changed"] is True
+    assert result["role"]["arn"].endswith(":role/app-role")
+    assert result["role"]["tags"] == {"team": "a"}
+    clients.reset()
+    again = _role.run(params(assume_role_policy=TRUST_EQUIVALENT, tags={"team": "a"}), clients, False, False)
+    assert again["changed"] is False
+    assert clients.calls == ["GetRole"]
+
+
+def test_check_mode_makes_no_mutating_call_on_any_path(clients):
+    # create
+    result = _role.run(params(), clients, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert result["diff"]["before"] == {}
+    assert clients.mutating() == []
+    assert _role.run(params(), clients, False, False)["changed"] is True
+    # update trust policy, tags, settings, managed policies
+    clients.reset()
+    changed = params(
+        assume_role_policy=TRUST_LAMBDA,
+        tags={"x": "y"},
+        description="d",
+        managed_policies=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+    )
+    result = _role.run(changed, clients, check_mode=True, diff=True)
+    assert result["changed"] is True
+    assert clients.mutating() == []
+    assert result["diff"]["after"]["assume_role_policy_document"]["Statement"][0]["Principal"] == {
+        "Service": ["lambda.amazonaws.com"]
+    }
+    # delete (with an inline policy and a profile)
+    clients.iam.put_role_policy(
+        RoleName="app-role",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ),
+    )
+    clients.iam.create_instance_profile(InstanceProfileName="prof")
+    clients.iam.add_role_to_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+    clients.reset()
+    result = _role.run(params(state="absent"), clients, check_mode=True, diff=False)
+    assert result["changed"] is True
+    assert result["removed"]["inline_policies"] == ["p"]
+    assert clients.mutating() == []
+    assert clients.iam.get_role(RoleName="app-role")
+
+
+def test_delete_removes_profiles_policies_and_attachments(clients):
+    _role.run(params(managed_policies=["arn:aws:iam::aws:policy/ReadOnlyAccess"]), clients, False, False)
+    iam = clients.iam
+    iam.put_role_policy(
+        RoleName="app-role",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ),
+    )
+    iam.create_instance_profile(InstanceProfileName="prof")
+    iam.add_role_to_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+    result = _role.run(params(state="absent"), clients, False, True)
+    assert result["changed"] is True
+    assert result["operations"] == [
+        "RemoveRoleFromInstanceProfile",
+        "DeleteRolePolicy",
+        "DetachRolePolicy",
+        "DeleteRole",
+    ]
+    assert result["diff"]["after"] == {}
+    assert _role.run(params(state="absent"), clients, False, False)["changed"] is False
+    assert iam.get_instance_profile(InstanceProfileName="prof")["InstanceProfile"]["Roles"] == []
+
+
+def test_managed_policy_by_name_is_resolved_with_get_policy(clients, monkeypatch):
+    arn = clients.iam.create_policy(
+        PolicyName="custom",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    clients.reset()
+    result = _role.run(params(managed_policies=["custom"]), clients, False, False)
+    assert result["role"]["managed_policies"] == [arn]
+    assert "ListPolicies" not in clients.calls
+    assert "GetPolicy" in clients.calls
+    with pytest.raises(ValidationError, match=r"managed_policies\[0\]: no managed policy named missing"):
+        _role.run(params(managed_policies=["missing"]), clients, False, False)
+
+
+def test_access_denied_on_read_is_never_absent(clients):
+    from botocore.exceptions import ClientError
+
+    def denied(**_kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole")
+
+    clients.iam.get_role = denied
+    with pytest.raises(AwsApiError) as err:
+        _role.run(params(), clients, False, False)
+    assert err.value.code == "AccessDenied"
+    assert "CreateRole" not in clients.calls

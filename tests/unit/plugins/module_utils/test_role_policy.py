@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.keyless.aws.plugins.module_utils import _role_policy as rp
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+
+TRUST = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+    ],
+}
+REORDERED = {
+    "Statement": {
+        "Resource": ["arn:aws:s3:::b/*"],
+        "Action": ["S3:GetObject", "s3:putobject"],
+        "Effect": "Allow",
+    },
+    "Version": "2012-10-17",
+}
+
+
+def params(**overrides):
+    base = {"role": "app-role", "name": "Bucket", "policy": POLICY, "state": "present"}
+    base.update(overrides)
+    return base
+
+
+def test_plan_is_pure_and_semantic():
+    desired = rp.desired_policy(params())
+    assert [a.operation for a in rp.plan(None, desired)] == ["PutRolePolicy"]
+    assert rp.plan(REORDERED, desired) == []
+    edited = json.loads(json.dumps(POLICY))
+    edited["Statement"][0]["Action"].append("s3:DeleteObject")
+    assert [a.operation for a in rp.plan(edited, desired)] == ["PutRolePolicy"]
+    absent = rp.desired_policy(params(state="absent", policy=None))
+    assert rp.plan(None, absent) == []
+    assert [a.operation for a in rp.plan(POLICY, absent)] == ["DeleteRolePolicy"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"policy": None}, "policy"),
+        ({"policy": "[]"}, "policy"),
+        (
+            {
+                "policy": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}],
+                }
+            },
+            "policy",
+        ),
+        ({"role": ""}, "role"),
+        ({"name": "no spaces allowed"}, "name"),
+    ],
+)
+def test_bad_input(overrides, field):
+    with pytest.raises(ValidationError) as err:
+        rp.desired_policy(params(**overrides))
+    assert err.value.field.startswith(field)
+
+
+def test_run_put_noop_delete_and_check_mode(clients):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    clients.reset()
+    checked = rp.run(params(), clients, True, True)
+    assert checked["changed"] is True
+    assert checked["diff"]["before"] == {}
+    assert clients.mutating() == []
+    assert rp.run(params(), clients, False, False)["changed"] is True
+    clients.reset()
+    again = rp.run(params(policy=json.dumps(REORDERED)), clients, False, False)
+    assert again["changed"] is False
+    assert clients.calls == ["GetRolePolicy"]
+    assert rp.run(params(state="absent", policy=None), clients, True, False)["changed"] is True
+    assert clients.mutating() == []
+    assert rp.run(params(state="absent", policy=None), clients, False, False)["changed"] is True
+    assert rp.run(params(state="absent", policy=None), clients, False, False)["changed"] is False
+
+
+def test_missing_role_is_a_clear_error(clients):
+    with pytest.raises(ValidationError, match="role: role app-role does not exist"):
+        rp.run(params(), clients, False, False)
+    assert clients.mutating() == []
+
+
+def test_aggregate_inline_size_is_enforced_before_put(clients):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    big = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::bucket/{'x' * 60}/{i}"}
+            for i in range(60)
+        ],
+    }
+    rp.run(params(name="first", policy=big), clients, False, False)
+    clients.reset()
+    with pytest.raises(ValidationError, match=r"10,240|10240"):
+        rp.run(params(name="second", policy=big), clients, False, False)
+    assert clients.mutating() == []
