@@ -90,6 +90,11 @@ def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -
         # GetRolePolicy says NoSuchEntity both for a missing role and a missing policy.
         if desired.state == "absent":
             return _result(desired, None, None, [], diff)
+        if check_mode:
+            # In a checked play an earlier task may be about to create the role.
+            result = _result(desired, None, desired.policy, plan(None, desired), diff)
+            result["warnings"] = [f"role {desired.role} does not exist yet; assuming an earlier task creates it"]
+            return result
         raise ValidationError(
             "role", f"role {desired.role} does not exist; create it first (keyless.aws.iam_role)"
         )
@@ -114,7 +119,7 @@ def _result(
         "changed": bool(actions),
         "role_name": desired.role,
         "policy_name": desired.name,
-        "policy": normalize_policy(effective) if effective else None,
+        "policy": effective,
         "operations": [action.operation for action in actions],
     }
     if diff:

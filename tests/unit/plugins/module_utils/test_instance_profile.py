@@ -86,6 +86,7 @@ def test_create_noop_swap_and_empty(clients):
 def test_check_mode_never_mutates(clients):
     make_role(clients, "r1")
     make_role(clients, "r2")
+    clients.reset()
     assert ip.run(params(role="r1"), clients, True, True)["changed"] is True
     assert clients.mutating() == []
     ip.run(params(role="r1"), clients, False, False)

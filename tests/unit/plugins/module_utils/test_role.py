@@ -157,6 +157,13 @@ def test_bad_input_names_the_field(overrides, field):
 
 # --- run() against moto in-process, with every API call recorded ----------------------------
 
+READ_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+
+
+def managed_arn(clients, name="ReadOnly"):
+    """A customer-managed policy: moto has no AWS-managed ones unless told to load them."""
+    return clients.iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(READ_ONLY))["Policy"]["Arn"]
+
 
 def test_create_then_noop_is_one_call(clients):
     result = _role.run(params(tags={"team": "a"}), clients, check_mode=False, diff=False)
@@ -177,18 +184,19 @@ def test_check_mode_makes_no_mutating_call_on_any_path(clients):
     assert clients.mutating() == []
     assert _role.run(params(), clients, False, False)["changed"] is True
     # update trust policy, tags, settings, managed policies
+    arn = managed_arn(clients)
     clients.reset()
     changed = params(
         assume_role_policy=TRUST_LAMBDA,
         tags={"x": "y"},
         description="d",
-        managed_policies=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        managed_policies=[arn],
     )
     result = _role.run(changed, clients, check_mode=True, diff=True)
     assert result["changed"] is True
     assert clients.mutating() == []
     assert result["diff"]["after"]["assume_role_policy_document"]["Statement"][0]["Principal"] == {
-        "Service": ["lambda.amazonaws.com"]
+        "Service": "lambda.amazonaws.com"
     }
     # delete (with an inline policy and a profile)
     clients.iam.put_role_policy(
@@ -212,7 +220,7 @@ def test_check_mode_makes_no_mutating_call_on_any_path(clients):
 
 
 def test_delete_removes_profiles_policies_and_attachments(clients):
-    _role.run(params(managed_policies=["arn:aws:iam::aws:policy/ReadOnlyAccess"]), clients, False, False)
+    _role.run(params(managed_policies=[managed_arn(clients)]), clients, False, False)
     iam = clients.iam
     iam.put_role_policy(
         RoleName="app-role",

@@ -87,9 +87,12 @@ def test_run_put_noop_delete_and_check_mode(clients):
     assert rp.run(params(state="absent", policy=None), clients, False, False)["changed"] is False
 
 
-def test_missing_role_is_a_clear_error(clients):
+def test_missing_role_is_a_clear_error_but_predicted_in_check_mode(clients):
     with pytest.raises(ValidationError, match="role: role app-role does not exist"):
         rp.run(params(), clients, False, False)
+    checked = rp.run(params(), clients, True, False)
+    assert checked["changed"] is True
+    assert "does not exist yet" in checked["warnings"][0]
     assert clients.mutating() == []
 
 

@@ -1,0 +1,91 @@
+"""The IAM modules through the real ansible-playbook against the recording moto server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import awscalls
+import pytest
+from harness import play_recap
+
+PLAYBOOKS = Path(__file__).parent / "playbooks"
+TRIPLE = PLAYBOOKS / "triple.yml"
+TRIPLE_ABSENT = PLAYBOOKS / "triple_absent.yml"
+NOOP_CALLS = ["GetRole", "GetRolePolicy", "GetInstanceProfile"]
+
+
+def converge(run_playbook, playbook=TRIPLE, **kwargs):
+    result = run_playbook(playbook, **kwargs)
+    assert result.rc == 0, result
+    return result, play_recap(result.stdout)["localhost"]
+
+
+@pytest.mark.parametrize("module", ["iam_role", "iam_role_policy", "iam_instance_profile"])
+def test_module_lifecycle_check_apply_check_apply(run_playbook, aws, module):
+    _, recap = converge(run_playbook, PLAYBOOKS / f"{module}.yml")
+    assert recap["failed"] == 0
+    assert recap["changed"] > 0
+
+
+def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
+    result, recap = converge(run_playbook, PLAYBOOKS / "bad_input.yml")
+    cases = int(re.search(r"bad-input cases: (\d+)", result.stdout).group(1))
+    assert cases >= 20
+    assert recap["failed"] == 0
+    # Validation happens before any API call: the server saw nothing, so nothing changed.
+    assert aws.calls() == []
+
+
+def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
+    _, recap = converge(run_playbook, check=True)
+    assert recap["changed"] == 3
+    assert awscalls.mutating_calls(aws.calls()) == []
+
+    converge(run_playbook)
+    aws.reset_calls()
+    edits = {"triple_service": "lambda.amazonaws.com", "triple_actions": ["s3:*"], "triple_tags": {"x": "y"}}
+    _, recap = converge(run_playbook, extra_vars=edits, check=True)
+    assert recap["changed"] == 2
+    swap = {"triple_role": "other-role", "triple_policy_name": "Other"}
+    _, recap = converge(run_playbook, extra_vars=swap, check=True)
+    assert recap["changed"] == 3  # new role, new policy, profile swapped to the new role
+    _, recap = converge(run_playbook, TRIPLE_ABSENT, check=True)
+    assert recap["changed"] == 3
+    assert awscalls.mutating_calls(aws.calls()) == []
+
+    _, recap = converge(run_playbook)
+    assert recap["changed"] == 0, "check mode changed something on the server"
+
+
+def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
+    _, first = converge(run_playbook)
+    assert first["changed"] == 3
+    aws.reset_calls()
+    _, second = converge(run_playbook)
+    assert second["changed"] == 0
+    assert [call["operation"] for call in aws.calls()] == NOOP_CALLS
+
+
+def test_diff_shows_normalized_before_and_after(run_playbook, aws):
+    converge(run_playbook)
+    widened = {"triple_actions": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]}
+    result, recap = converge(run_playbook, extra_vars=widened, check=True, diff=True)
+    assert recap["changed"] == 1
+    added = [line for line in result.stdout.splitlines() if line.startswith("+") and "s3:" in line]
+    removed = [line for line in result.stdout.splitlines() if line.startswith("-") and "s3:" in line]
+    assert any("s3:deleteobject" in line for line in added), result.stdout
+    assert not any("s3:deleteobject" in line for line in removed)
+    # Equivalent input shows no diff at all, and nothing is printed without --diff.
+    result, _ = converge(run_playbook, diff=True)
+    assert "--- before" not in result.stdout
+    result, _ = converge(run_playbook, extra_vars=widened)
+    assert "--- before" not in result.stdout
+
+
+def test_teardown_removes_everything_and_is_idempotent(run_playbook, aws):
+    converge(run_playbook)
+    _, recap = converge(run_playbook, TRIPLE_ABSENT)
+    assert recap["changed"] == 3
+    _, recap = converge(run_playbook, TRIPLE_ABSENT)
+    assert recap["changed"] == 0
