@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.keyless.aws.plugins.module_utils._iam import call
+from ansible_collections.keyless.aws.plugins.module_utils._iam import call, read
 
 EC2 = Any  # a botocore EC2 client
 
@@ -40,3 +40,89 @@ def instances_using_profile(ec2: EC2, profile_arn: str) -> list[str]:
         for instance in instances
         if (instance.get("IamInstanceProfile") or {}).get("Arn") == profile_arn
     )
+
+
+def instances_named(ec2: EC2, name: str) -> list[dict[str, Any]]:
+    """Non-terminated instances whose Name tag is ``name``."""
+    filters = [
+        {"Name": "tag:Name", "Values": [name]},
+        {"Name": "instance-state-name", "Values": LIVE_STATES},
+    ]
+    return describe_instances(ec2, filters)
+
+
+def describe_instance(ec2: EC2, instance_id: str) -> dict[str, Any] | None:
+    answer = read("DescribeInstances", ec2.describe_instances, InstanceIds=[instance_id])
+    if answer is None:
+        return None
+    for reservation in answer.get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            return instance
+    return None
+
+
+def run_instance(ec2: EC2, request: dict[str, Any]) -> dict[str, Any]:
+    answer = call("RunInstances", ec2.run_instances, MinCount=1, MaxCount=1, **request)
+    return answer["Instances"][0]
+
+
+def start_instance(ec2: EC2, instance_id: str) -> None:
+    call("StartInstances", ec2.start_instances, InstanceIds=[instance_id])
+
+
+def stop_instance(ec2: EC2, instance_id: str) -> None:
+    call("StopInstances", ec2.stop_instances, InstanceIds=[instance_id])
+
+
+def terminate_instance(ec2: EC2, instance_id: str) -> None:
+    call("TerminateInstances", ec2.terminate_instances, InstanceIds=[instance_id])
+
+
+def profile_associations(ec2: EC2, instance_id: str) -> list[dict[str, Any]]:
+    """Current (associating/associated) profile associations of one instance."""
+    answer = call(
+        "DescribeIamInstanceProfileAssociations",
+        ec2.describe_iam_instance_profile_associations,
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}],
+    )
+    return [
+        association
+        for association in answer.get("IamInstanceProfileAssociations", [])
+        if association.get("State") in ("associating", "associated")
+    ]
+
+
+def associate_profile(ec2: EC2, instance_id: str, profile: dict[str, str]) -> None:
+    call(
+        "AssociateIamInstanceProfile",
+        ec2.associate_iam_instance_profile,
+        InstanceId=instance_id,
+        IamInstanceProfile=profile,
+    )
+
+
+def replace_profile(ec2: EC2, association_id: str, profile: dict[str, str]) -> None:
+    call(
+        "ReplaceIamInstanceProfileAssociation",
+        ec2.replace_iam_instance_profile_association,
+        AssociationId=association_id,
+        IamInstanceProfile=profile,
+    )
+
+
+def modify_metadata_options(ec2: EC2, instance_id: str, options: dict[str, Any]) -> None:
+    call(
+        "ModifyInstanceMetadataOptions",
+        ec2.modify_instance_metadata_options,
+        InstanceId=instance_id,
+        **options,
+    )
+
+
+def create_tags(ec2: EC2, instance_id: str, tags: dict[str, str]) -> None:
+    items = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+    call("CreateTags", ec2.create_tags, Resources=[instance_id], Tags=items)
+
+
+def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:
+    call("DeleteTags", ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in sorted(keys)])

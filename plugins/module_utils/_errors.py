@@ -46,7 +46,9 @@ NOT_FOUND_CODES = frozenset(
 
 
 def error_code(err: Exception) -> str | None:
-    """AWS error code of a botocore ClientError, or None for anything else."""
+    """AWS error code of a botocore ClientError or of our own AwsApiError, else None."""
+    if isinstance(err, AwsApiError):
+        return err.code
     response = getattr(err, "response", None)
     if not isinstance(response, dict):
         return None

@@ -41,7 +41,7 @@ def read(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -
 
 def paginate(iam: IAM, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Yield every item of a paginated IAM listing."""
-    paginator = iam.get_paginator(_snake(operation))
+    paginator = iam.get_paginator(snake_case(operation))
     try:
         for page in paginator.paginate(**kwargs):
             yield from page.get(key, [])
@@ -56,7 +56,7 @@ def _is_aws_error(err: Exception) -> bool:
     return hasattr(err, "response") or type(err).__module__.startswith("botocore")
 
 
-def _snake(operation: str) -> str:
+def snake_case(operation: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 

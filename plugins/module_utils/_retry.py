@@ -68,20 +68,29 @@ def retry_on(
 
     The last error is re-raised when time runs out, so the caller sees the real AWS answer.
     """
+    return retry_when(call, lambda err: error_code(err) in codes, policy, log)
+
+
+def retry_when(
+    call: Callable[[], T],
+    retryable: Callable[[Exception], bool],
+    policy: RetryPolicy,
+    log: RetryLog | None = None,
+) -> T:
+    """Run ``call``, retrying errors that ``retryable`` accepts, with jitter, until the timeout."""
     deadline = policy.clock() + policy.timeout
     attempt = 0
     while True:
         try:
             return call()
         except Exception as err:
-            code = error_code(err)
-            if code not in codes:
+            if not retryable(err):
                 raise
             pause = policy.delay(attempt)
             if policy.clock() + pause > deadline:
                 raise
             if log is not None:
-                log.attempts.append(code)
+                log.attempts.append(error_code(err) or type(err).__name__)
             policy.sleep(pause)
             attempt += 1
 

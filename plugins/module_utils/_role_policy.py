@@ -93,7 +93,8 @@ def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -
         if check_mode:
             # In a checked play an earlier task may be about to create the role.
             result = _result(desired, None, desired.policy, plan(None, desired), diff)
-            result["warnings"] = [f"role {desired.role} does not exist yet; assuming an earlier task creates it"]
+            warning = f"role {desired.role} does not exist yet; assuming an earlier task creates it"
+            result["warnings"] = [warning]
             return result
         raise ValidationError(
             "role", f"role {desired.role} does not exist; create it first (keyless.aws.iam_role)"

@@ -90,3 +90,19 @@ def test_poll_with_zero_timeout_reads_once():
     with pytest.raises(WaitTimeout):
         poll(lambda: calls.append(1), policy(FakeClock(), timeout=0), "x")
     assert calls == [1]
+
+
+def test_translated_errors_keep_their_code_for_retries():
+    from ansible_collections.keyless.aws.plugins.module_utils._errors import translate
+
+    clock, log = FakeClock(), RetryLog()
+    state = {"left": 2}
+
+    def call():
+        if state["left"]:
+            state["left"] -= 1
+            raise translate(client_error("DeleteConflict"), "DeleteRole")
+        return "deleted"
+
+    assert retry_on(call, {"DeleteConflict"}, policy(clock), log) == "deleted"
+    assert log.count == 2

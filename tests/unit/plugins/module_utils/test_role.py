@@ -157,7 +157,10 @@ def test_bad_input_names_the_field(overrides, field):
 
 # --- run() against moto in-process, with every API call recorded ----------------------------
 
-READ_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+READ_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}],
+}
 
 
 def managed_arn(clients, name="ReadOnly"):

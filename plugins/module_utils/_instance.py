@@ -1,0 +1,505 @@
+# Internal use only: not a public API of keyless.aws; it may change without notice.
+"""The whole behaviour of keyless.aws.ec2_instance: one instance, found by its Name tag."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+from ansible_collections.keyless.aws.plugins.module_utils._diff import (
+    Action,
+    apply_tags,
+    make_diff,
+    tag_changes,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._errors import (
+    AwsApiError,
+    KeylessAwsError,
+    ValidationError,
+    error_code,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._iam import snake_case
+from ansible_collections.keyless.aws.plugins.module_utils._retry import (
+    RetryLog,
+    RetryPolicy,
+    poll,
+    retry_when,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    validate_arn,
+    validate_instance_profile_name,
+    validate_tags,
+)
+
+INSTANCE_OPTIONS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "running", "choices": ["running", "stopped", "absent"]},
+    "image_id": {"type": "str"},
+    "instance_type": {"type": "str"},
+    "key_name": {"type": "str"},
+    "subnet_id": {"type": "str"},
+    "security_group_ids": {"type": "list", "elements": "str"},
+    "instance_profile": {"type": "str"},
+    "metadata_options": {
+        "type": "dict",
+        "options": {
+            "http_tokens": {"type": "str", "choices": ["required", "optional"]},
+            "http_put_response_hop_limit": {"type": "int"},
+            "http_endpoint": {"type": "str", "choices": ["enabled", "disabled"]},
+        },
+    },
+    "user_data": {"type": "str"},
+    "tags": {"type": "dict"},
+    "purge_tags": {"type": "bool", "default": True},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 300},
+    "profile_wait_timeout": {"type": "int", "default": 60},
+}
+
+DEFAULT_INSTANCE_TYPE = "t3.micro"
+# IMDSv2 only, one hop: the safe defaults AWS recommends ("Use IMDSv2", EC2 User Guide).
+DEFAULT_METADATA = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+METADATA_API_KEYS = {
+    "http_tokens": "HttpTokens",
+    "http_put_response_hop_limit": "HttpPutResponseHopLimit",
+    "http_endpoint": "HttpEndpoint",
+}
+
+# A new instance profile is not usable by EC2 for a few seconds (IAM eventual consistency);
+# EC2 then answers with one of these messages, under InvalidParameterValue or NoSuchEntity.
+PROFILE_NOT_READY = (
+    "invalid iam instance profile",
+    "has no associated iam roles",
+    "instance profile",
+)
+THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+
+
+@dataclass(frozen=True)
+class DesiredInstance:
+    name: str
+    state: str
+    image_id: str | None
+    instance_type: str | None
+    key_name: str | None
+    subnet_id: str | None
+    security_group_ids: tuple[str, ...] | None
+    instance_profile: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    user_data: str | None = None
+    tags: dict[str, str] | None = None
+    purge_tags: bool = True
+    wait: bool = True
+    wait_timeout: int = 300
+    profile_wait_timeout: int = 60
+
+
+def desired_instance(params: Mapping[str, Any]) -> DesiredInstance:
+    _validate_instance_params(params)
+    metadata = {
+        key: value for key, value in (params.get("metadata_options") or {}).items() if value is not None
+    }
+    tags = params.get("tags")
+    groups = params.get("security_group_ids")
+    return DesiredInstance(
+        name=params["name"],
+        state=params.get("state") or "running",
+        image_id=params.get("image_id"),
+        instance_type=params.get("instance_type"),
+        key_name=params.get("key_name"),
+        subnet_id=params.get("subnet_id"),
+        security_group_ids=None if groups is None else tuple(groups),
+        instance_profile=params.get("instance_profile"),
+        metadata=metadata,
+        user_data=params.get("user_data"),
+        tags=None if tags is None else {str(k): str(v) for k, v in tags.items()},
+        purge_tags=params.get("purge_tags", True),
+        wait=params.get("wait", True),
+        wait_timeout=params.get("wait_timeout", 300),
+        profile_wait_timeout=params.get("profile_wait_timeout", 60),
+    )
+
+
+def _validate_instance_params(params: Mapping[str, Any]) -> None:
+    name = params["name"]
+    if not name or len(name) > 256:
+        raise ValidationError("name", "must be 1 to 256 characters (it is the Name tag)")
+    _match(params.get("image_id"), r"ami-[0-9a-f]{8,17}", "image_id", "must look like ami-0123456789abcdef0")
+    _match(params.get("subnet_id"), r"subnet-[0-9a-f]{8,17}", "subnet_id", "must look like subnet-0123abcd")
+    for index, group in enumerate(params.get("security_group_ids") or []):
+        _match(group, r"sg-[0-9a-f]{8,17}", f"security_group_ids[{index}]", "must look like sg-0123abcd")
+    profile = params.get("instance_profile")
+    if profile:
+        if profile.startswith("arn:"):
+            validate_arn(profile, "instance_profile", service="iam", resource_type="instance-profile")
+        else:
+            validate_instance_profile_name(profile, "instance_profile")
+    hops = (params.get("metadata_options") or {}).get("http_put_response_hop_limit")
+    if hops is not None and not 1 <= hops <= 64:
+        raise ValidationError("metadata_options.http_put_response_hop_limit", "must be between 1 and 64")
+    user_data = params.get("user_data")
+    if user_data is not None and len(user_data.encode()) > 16384:
+        raise ValidationError("user_data", "must be at most 16 KB before base64 encoding")
+    validate_tags(params.get("tags"), "tags")
+    for option in ("wait_timeout", "profile_wait_timeout"):
+        if params.get(option, 0) < 0:
+            raise ValidationError(option, "must be 0 or more seconds")
+
+
+def _match(value: str | None, pattern: str, name: str, rule: str) -> None:
+    if value is not None and not re.fullmatch(pattern, value):
+        raise ValidationError(name, rule)
+
+
+# --- state view ------------------------------------------------------------------------------
+
+
+def instance_view(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``instance`` return value (snake_case)."""
+    metadata = raw.get("MetadataOptions") or {}
+    return {
+        "instance_id": raw["InstanceId"],
+        "state": (raw.get("State") or {}).get("Name"),
+        "image_id": raw.get("ImageId"),
+        "instance_type": raw.get("InstanceType"),
+        "key_name": raw.get("KeyName"),
+        "subnet_id": raw.get("SubnetId"),
+        "security_group_ids": sorted(group["GroupId"] for group in raw.get("SecurityGroups", [])),
+        "private_ip_address": raw.get("PrivateIpAddress"),
+        "public_ip_address": raw.get("PublicIpAddress"),
+        "private_dns_name": raw.get("PrivateDnsName"),
+        "public_dns_name": raw.get("PublicDnsName"),
+        "iam_instance_profile_arn": (raw.get("IamInstanceProfile") or {}).get("Arn"),
+        "metadata_options": {key: metadata.get(api) for key, api in METADATA_API_KEYS.items()},
+        "tags": {tag["Key"]: tag["Value"] for tag in raw.get("Tags", [])},
+        "launch_time": _iso(raw.get("LaunchTime")),
+    }
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def diff_view(instance: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not instance:
+        return {}
+    keys = ("state", "instance_type", "image_id", "iam_instance_profile_arn", "metadata_options", "tags")
+    return {key: instance.get(key) for key in keys}
+
+
+# --- decisions (pure) ------------------------------------------------------------------------
+
+
+def profile_matches(current_arn: str | None, wanted: str) -> bool:
+    """A profile given by name matches an ARN whose last path segment is that name."""
+    if current_arn is None:
+        return False
+    if wanted.startswith("arn:"):
+        return current_arn == wanted
+    return current_arn.rsplit("/", 1)[-1] == wanted
+
+
+def profile_spec(wanted: str) -> dict[str, str]:
+    return {"Arn": wanted} if wanted.startswith("arn:") else {"Name": wanted}
+
+
+def metadata_change(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Full metadata options to send, or None when the options the user set already hold.
+
+    Only options the user set are compared. The request always carries every option
+    (current value where the user set none): sent alone, a hop-limit change can reset
+    HttpTokens to ``optional`` (IMDSv1) on some endpoints, a downgrade nobody asked for.
+    """
+    if all(current.get(key) == value for key, value in wanted.items()):
+        return None
+    merged = {key: current.get(key) for key in METADATA_API_KEYS}
+    merged.update(wanted)
+    return {METADATA_API_KEYS[key]: value for key, value in merged.items() if value is not None}
+
+
+def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]:
+    if desired.image_id is None:
+        raise ValidationError("image_id", f"is required to launch instance {desired.name}")
+    metadata = {**DEFAULT_METADATA, **desired.metadata}
+    tags = {**(desired.tags or {}), "Name": desired.name}
+    request: dict[str, Any] = {
+        "ImageId": desired.image_id,
+        "InstanceType": desired.instance_type or DEFAULT_INSTANCE_TYPE,
+        "MetadataOptions": {METADATA_API_KEYS[key]: value for key, value in metadata.items()},
+        "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
+        ],
+    }
+    optional = {"KeyName": desired.key_name, "SubnetId": desired.subnet_id}
+    request.update({key: value for key, value in optional.items() if value})
+    if desired.security_group_ids:
+        request["SecurityGroupIds"] = list(desired.security_group_ids)
+    if desired.instance_profile:
+        request["IamInstanceProfile"] = profile_spec(desired.instance_profile)
+    if desired.user_data is not None:
+        request["UserData"] = base64.b64encode(desired.user_data.encode()).decode()
+    actions = [Action("RunInstances", {"request": request})]
+    if desired.state == "stopped":
+        actions.append(Action("StopInstances", {}))
+    predicted = {
+        "instance_id": None,
+        "state": desired.state,
+        "image_id": desired.image_id,
+        "instance_type": request["InstanceType"],
+        "key_name": desired.key_name,
+        "subnet_id": desired.subnet_id,
+        "security_group_ids": sorted(desired.security_group_ids or []),
+        "iam_instance_profile_arn": desired.instance_profile,
+        "metadata_options": metadata,
+        "tags": tags,
+    }
+    return actions, predicted
+
+
+def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]:
+    predicted = dict(current)
+    actions: list[Action] = []
+    if desired.state == "absent":
+        return [Action("TerminateInstances", {})], {**predicted, "state": "terminated"}
+    wanted = desired.instance_profile
+    if wanted and not profile_matches(current["iam_instance_profile_arn"], wanted):
+        operation = "ReplaceIamInstanceProfileAssociation" if current["iam_instance_profile_arn"] else None
+        actions.append(Action(operation or "AssociateIamInstanceProfile", {"profile": profile_spec(wanted)}))
+        predicted["iam_instance_profile_arn"] = wanted
+    options = metadata_change(current["metadata_options"], desired.metadata)
+    if options is not None:
+        actions.append(Action("ModifyInstanceMetadataOptions", {"options": options}))
+        predicted["metadata_options"] = {**current["metadata_options"], **desired.metadata}
+    actions += _plan_tags(current, desired, predicted)
+    actions += _plan_power(current["state"], desired.state, predicted)
+    return actions, predicted
+
+
+def _plan_tags(
+    current: Mapping[str, Any], desired: DesiredInstance, predicted: dict[str, Any]
+) -> list[Action]:
+    wanted = None if desired.tags is None else {**desired.tags, "Name": desired.name}
+    to_set, to_remove = tag_changes(current["tags"], wanted, desired.purge_tags)
+    predicted["tags"] = apply_tags(current["tags"], to_set, to_remove)
+    actions = [Action("DeleteTags", {"keys": to_remove})] if to_remove else []
+    return actions + ([Action("CreateTags", {"tags": to_set})] if to_set else [])
+
+
+def _plan_power(state: str, wanted: str, predicted: dict[str, Any]) -> list[Action]:
+    if wanted == "running" and state in ("stopped", "stopping"):
+        predicted["state"] = "running"
+        return [Action("StartInstances", {})]
+    if wanted == "stopped" and state in ("pending", "running"):
+        predicted["state"] = "stopped"
+        return [Action("StopInstances", {})]
+    return []
+
+
+def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list[str]:
+    """Settings that differ but are not changed in place (they need a new instance or a stop)."""
+    warnings = []
+    for option in ("image_id", "instance_type", "key_name", "subnet_id"):
+        wanted = getattr(desired, option)
+        if wanted is not None and wanted != current.get(option):
+            warnings.append(
+                f"{option} is {current.get(option)!r}, not {wanted!r}; it is not changed in place"
+            )
+    return warnings
+
+
+# --- orchestration ---------------------------------------------------------------------------
+
+
+def is_profile_not_ready(err: Exception) -> bool:
+    """EC2's answers while a new instance profile propagates, plus throttling."""
+    code = error_code(err)
+    if code in THROTTLING_CODES:
+        return True
+    if code not in ("InvalidParameterValue", "NoSuchEntity", "InvalidParameterCombination"):
+        return False
+    message = (err.message if isinstance(err, KeylessAwsError) else str(err)).lower()
+    return any(fragment in message for fragment in PROFILE_NOT_READY)
+
+
+def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
+    instances = _ec2.instances_named(ec2, name)
+    if len(instances) > 1:
+        ids = ", ".join(sorted(instance["InstanceId"] for instance in instances))
+        raise KeylessAwsError(
+            f"more than one live instance is named {name} ({ids}); name must identify one instance",
+            code="AmbiguousName",
+        )
+    return instance_view(instances[0]) if instances else None
+
+
+@dataclass
+class Executor:
+    """Applies planned actions to one instance, retrying profile propagation errors."""
+
+    ec2: Any
+    desired: DesiredInstance
+    log: RetryLog = field(default_factory=RetryLog)
+    retried: list[dict[str, str]] = field(default_factory=list)
+    instance_id: str | None = None
+
+    def apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            getattr(self, f"_{snake_case(action.operation)}")(**action.args)
+
+    def _with_profile_retry(self, operation: str, call: Any) -> Any:
+        before = self.log.count
+        policy = RetryPolicy(timeout=self.desired.profile_wait_timeout)
+        try:
+            return retry_when(call, is_profile_not_ready, policy, self.log)
+        except AwsApiError as err:
+            if is_profile_not_ready(err):
+                raise KeylessAwsError(
+                    f"instance profile {self.desired.instance_profile} did not become usable by EC2 in "
+                    f"{self.desired.profile_wait_timeout} seconds ({self.log.count - before} retries): "
+                    f"{err.message}",
+                    code=err.code,
+                    operation=operation,
+                ) from err
+            raise
+        finally:
+            self.retried += [{"operation": operation, "error": code} for code in self.log.attempts[before:]]
+
+    def _run_instances(self, request: dict[str, Any]) -> None:
+        instance = self._with_profile_retry("RunInstances", lambda: _ec2.run_instance(self.ec2, request))
+        self.instance_id = instance["InstanceId"]
+        self._wait_state("running")
+
+    def _associate_iam_instance_profile(self, profile: dict[str, str]) -> None:
+        assert self.instance_id is not None
+        instance_id = self.instance_id
+        self._with_profile_retry(
+            "AssociateIamInstanceProfile", lambda: _ec2.associate_profile(self.ec2, instance_id, profile)
+        )
+        self._wait_association()
+
+    def _replace_iam_instance_profile_association(self, profile: dict[str, str]) -> None:
+        assert self.instance_id is not None
+        associations = _ec2.profile_associations(self.ec2, self.instance_id)
+        if not associations:
+            self._associate_iam_instance_profile(profile)
+            return
+        association_id = associations[0]["AssociationId"]
+        self._with_profile_retry(
+            "ReplaceIamInstanceProfileAssociation",
+            lambda: _ec2.replace_profile(self.ec2, association_id, profile),
+        )
+        self._wait_association()
+
+    def _modify_instance_metadata_options(self, options: dict[str, Any]) -> None:
+        assert self.instance_id is not None
+        _ec2.modify_metadata_options(self.ec2, self.instance_id, options)
+
+    def _create_tags(self, tags: dict[str, str]) -> None:
+        assert self.instance_id is not None
+        _ec2.create_tags(self.ec2, self.instance_id, tags)
+
+    def _delete_tags(self, keys: list[str]) -> None:
+        assert self.instance_id is not None
+        _ec2.delete_tags(self.ec2, self.instance_id, keys)
+
+    def _start_instances(self) -> None:
+        assert self.instance_id is not None
+        _ec2.start_instance(self.ec2, self.instance_id)
+        self._wait_state("running")
+
+    def _stop_instances(self) -> None:
+        assert self.instance_id is not None
+        _ec2.stop_instance(self.ec2, self.instance_id)
+        self._wait_state("stopped")
+
+    def _terminate_instances(self) -> None:
+        assert self.instance_id is not None
+        _ec2.terminate_instance(self.ec2, self.instance_id)
+        self._wait_state("terminated")
+
+    def _wait_state(self, wanted: str) -> None:
+        if not self.desired.wait:
+            return
+        instance_id = self.instance_id
+        assert instance_id is not None
+
+        def reached() -> bool | None:
+            raw = _ec2.describe_instance(self.ec2, instance_id)
+            state = (raw or {}).get("State", {}).get("Name")
+            return True if state == wanted else None
+
+        poll(
+            reached, RetryPolicy(timeout=self.desired.wait_timeout), f"instance {instance_id} to be {wanted}"
+        )
+
+    def _wait_association(self) -> None:
+        if not self.desired.wait:
+            return
+        instance_id, wanted = self.instance_id, self.desired.instance_profile
+        assert instance_id is not None and wanted is not None
+
+        def associated() -> bool | None:
+            for association in _ec2.profile_associations(self.ec2, instance_id):
+                arn = (association.get("IamInstanceProfile") or {}).get("Arn")
+                if association.get("State") == "associated" and profile_matches(arn, wanted):
+                    return True
+            return None
+
+        poll(
+            associated,
+            RetryPolicy(timeout=self.desired.wait_timeout),
+            f"instance profile {wanted} to be associated with {instance_id}",
+        )
+
+
+def reconcile_profile(ec2: Any, view: dict[str, Any] | None, wanted: str | None) -> dict[str, Any] | None:
+    """Trust the association API when the instance's own profile field disagrees.
+
+    The association is what EC2 serves credentials from; some endpoints update the
+    instance's ``IamInstanceProfile`` field later than the association (or not at all).
+    Only asked when the field differs from what is wanted, so a no-op run costs nothing extra.
+    """
+    if view is None or not view.get("instance_id") or not wanted:
+        return view
+    if profile_matches(view["iam_instance_profile_arn"], wanted):
+        return view
+    for association in _ec2.profile_associations(ec2, view["instance_id"]):
+        if association.get("State") == "associated":
+            view["iam_instance_profile_arn"] = (association.get("IamInstanceProfile") or {}).get("Arn")
+    return view
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    desired = desired_instance(params)
+    ec2 = clients.ec2
+    current = reconcile_profile(ec2, find_instance(ec2, desired.name), desired.instance_profile)
+    if current is None and desired.state == "absent":
+        actions: list[Action] = []
+        predicted: dict[str, Any] = {}
+    elif current is None:
+        actions, predicted = plan_create(desired)
+    else:
+        actions, predicted = plan_update(current, desired)
+    executor = Executor(ec2, desired, instance_id=current["instance_id"] if current else None)
+    after = predicted
+    if actions and not check_mode:
+        executor.apply(actions)
+        raw = _ec2.describe_instance(ec2, executor.instance_id) if executor.instance_id else None
+        after = reconcile_profile(ec2, instance_view(raw), desired.instance_profile) if raw else predicted
+    if desired.state == "absent":
+        after = {}
+    result: dict[str, Any] = {
+        "changed": bool(actions),
+        "instance": after,
+        "operations": [action.operation for action in actions],
+        "retries": executor.retried,
+    }
+    if current is not None and desired.state != "absent":
+        result["warnings"] = drift_warnings(current, desired)
+    if diff:
+        result["diff"] = make_diff(diff_view(current), diff_view(after))
+    return result

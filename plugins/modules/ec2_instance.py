@@ -1,0 +1,196 @@
+#!/usr/bin/python
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Launch and manage one EC2 instance with an instance profile, IMDSv2 by default."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ec2_instance
+short_description: Launch one EC2 instance with an instance profile, IMDSv2 required by default
+version_added: 0.1.0
+description:
+  - Ensures one EC2 instance, identified by its C(Name) tag among non-terminated instances,
+    is running, stopped or absent.
+  - A new instance profile takes seconds to become usable by EC2. C(RunInstances) and profile
+    association are retried with jittered backoff on EC2's "Invalid IAM Instance Profile" and
+    "has no associated IAM Roles" answers (and throttling) for up to O(profile_wait_timeout)
+    seconds; every retry is reported in RV(retries).
+  - An existing instance gets the wanted profile associated (or the association replaced),
+    its metadata options and tags corrected, and is started or stopped. Other settings
+    (image, type, key, subnet) are never changed in place; a difference is reported as a warning.
+  - Metadata options are never downgraded behind the user's back. Only options the user set
+    are compared, and every modification sends C(HttpTokens) explicitly.
+  - A wait that runs out of time fails the task.
+author:
+  - keyless.aws contributors
+options:
+  name:
+    description: Value of the C(Name) tag that identifies the instance.
+    type: str
+    required: true
+  state:
+    description: Wanted state of the instance.
+    type: str
+    default: running
+    choices: [running, stopped, absent]
+  image_id:
+    description: AMI id to launch. Required to create the instance.
+    type: str
+  instance_type:
+    description: Instance type for a new instance (default C(t3.micro)).
+    type: str
+  key_name:
+    description: Name of the EC2 key pair for SSH.
+    type: str
+  subnet_id:
+    description: Subnet to launch into (default VPC's default subnet when omitted).
+    type: str
+  security_group_ids:
+    description: Security group ids for a new instance.
+    type: list
+    elements: str
+  instance_profile:
+    description: Name or ARN of the IAM instance profile the instance should have.
+    type: str
+  metadata_options:
+    description:
+      - Instance metadata service options.
+      - For a new instance, unset options default to C(http_tokens=required),
+        C(http_put_response_hop_limit=1), C(http_endpoint=enabled).
+      - For an existing instance only the options given here are compared and changed.
+    type: dict
+    suboptions:
+      http_tokens:
+        description: C(required) means IMDSv2 only; C(optional) also allows IMDSv1.
+        type: str
+        choices: [required, optional]
+      http_put_response_hop_limit:
+        description: Hop limit of metadata responses, 1 to 64.
+        type: int
+      http_endpoint:
+        description: Whether the metadata endpoint is reachable at all.
+        type: str
+        choices: [enabled, disabled]
+  user_data:
+    description: User data for a new instance (plain text, at most 16 KB; encoded by the module).
+    type: str
+  tags:
+    description: Tags besides C(Name). Omitted leaves tags as they are.
+    type: dict
+  purge_tags:
+    description: Remove tags not in O(tags) (the C(Name) tag is always kept).
+    type: bool
+    default: true
+  wait:
+    description: Wait for the instance to reach the wanted state and for the profile association.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait; running out fails the task.
+    type: int
+    default: 300
+  profile_wait_timeout:
+    description: Seconds to keep retrying while a new instance profile is not yet usable by EC2.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - keyless.aws.common
+  - keyless.aws.common.attributes
+"""
+
+EXAMPLES = r"""
+- name: Launch an instance that gets credentials from its role, IMDSv2 only
+  keyless.aws.ec2_instance:
+    name: logs-writer
+    image_id: ami-0123456789abcdef0
+    instance_type: t3.micro
+    key_name: my-key
+    instance_profile: logsbucket-profile
+  register: launched
+
+- name: Stop it
+  keyless.aws.ec2_instance:
+    name: logs-writer
+    state: stopped
+
+- name: Terminate it
+  keyless.aws.ec2_instance:
+    name: logs-writer
+    state: absent
+"""
+
+RETURN = r"""
+instance:
+  description: The instance after the task (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    instance_id:
+      description: Id of the instance (null in check mode before launch).
+      type: str
+      sample: i-0123456789abcdef0
+    state:
+      description: State name.
+      type: str
+      sample: running
+    private_ip_address:
+      description: Private IPv4 address.
+      type: str
+    public_ip_address:
+      description: Public IPv4 address, if any.
+      type: str
+    private_dns_name:
+      description: Private DNS name.
+      type: str
+    public_dns_name:
+      description: Public DNS name, if any.
+      type: str
+    image_id:
+      description: AMI id.
+      type: str
+    instance_type:
+      description: Instance type.
+      type: str
+    iam_instance_profile_arn:
+      description: ARN (or, in check mode, the requested name) of the instance profile.
+      type: str
+    metadata_options:
+      description: C(http_tokens), C(http_put_response_hop_limit) and C(http_endpoint).
+      type: dict
+    tags:
+      description: Tags, C(Name) included.
+      type: dict
+operations:
+  description: The mutating API operations the task made (or would make, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [RunInstances]
+retries:
+  description: Each retry made while the instance profile propagated (operation and AWS error code).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{operation: RunInstances, error: InvalidParameterValue}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._instance import INSTANCE_OPTIONS, run
+from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=aws_argument_spec(**INSTANCE_OPTIONS), supports_check_mode=True)
+    try:
+        result = invoke(run, module.params, module.check_mode, module._diff)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

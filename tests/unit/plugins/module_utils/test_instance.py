@@ -1,0 +1,349 @@
+from __future__ import annotations
+
+import functools
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+from ansible_collections.keyless.aws.plugins.module_utils import _instance as inst
+from ansible_collections.keyless.aws.plugins.module_utils._errors import (
+    KeylessAwsError,
+    ValidationError,
+    translate,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy
+
+TRUST = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+AMI = "ami-12c6146b"
+
+
+def params(**overrides):
+    base = {key: option.get("default") for key, option in inst.INSTANCE_OPTIONS.items()}
+    base.update(name="web", image_id=AMI, instance_profile="web-profile")
+    base.update(overrides)
+    return base
+
+
+def current(**overrides):
+    view = {
+        "instance_id": "i-0123456789abcdef0",
+        "state": "running",
+        "image_id": AMI,
+        "instance_type": "t3.micro",
+        "key_name": None,
+        "subnet_id": "subnet-12345678",
+        "iam_instance_profile_arn": "arn:aws:iam::123456789012:instance-profile/web-profile",
+        "metadata_options": {
+            "http_tokens": "required",
+            "http_put_response_hop_limit": 1,
+            "http_endpoint": "enabled",
+        },
+        "tags": {"Name": "web"},
+    }
+    view.update(overrides)
+    return view
+
+
+def ops(actions):
+    return [action.operation for action in actions]
+
+
+# --- pure decisions ---------------------------------------------------------------------
+
+
+def test_create_defaults_to_imdsv2_required_and_one_hop():
+    actions, predicted = inst.plan_create(inst.desired_instance(params()))
+    request = actions[0].args["request"]
+    assert request["MetadataOptions"] == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 1,
+        "HttpEndpoint": "enabled",
+    }
+    assert request["IamInstanceProfile"] == {"Name": "web-profile"}
+    assert {"Key": "Name", "Value": "web"} in request["TagSpecifications"][0]["Tags"]
+    assert predicted["metadata_options"]["http_tokens"] == "required"
+
+
+def test_create_needs_an_image():
+    with pytest.raises(ValidationError, match="image_id: is required to launch instance web"):
+        inst.plan_create(inst.desired_instance(params(image_id=None)))
+
+
+def test_metadata_only_user_set_options_compared_and_tokens_never_dropped():
+    state = current()["metadata_options"]
+    assert inst.metadata_change(state, {}) is None
+    assert inst.metadata_change(state, {"http_put_response_hop_limit": 1}) is None
+    change = inst.metadata_change(state, {"http_put_response_hop_limit": 2})
+    assert change == {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}
+    downgrade = inst.metadata_change(state, {"http_tokens": "optional"})
+    assert downgrade["HttpTokens"] == "optional"
+
+
+@pytest.mark.parametrize(
+    ("arn", "wanted", "expected"),
+    [
+        ("arn:aws:iam::1:instance-profile/web-profile", "web-profile", True),
+        ("arn:aws:iam::1:instance-profile/path/web-profile", "web-profile", True),
+        ("arn:aws:iam::1:instance-profile/other", "web-profile", False),
+        (None, "web-profile", False),
+        ("arn:aws:iam::1:instance-profile/p", "arn:aws:iam::1:instance-profile/p", True),
+    ],
+)
+def test_profile_matching(arn, wanted, expected):
+    assert inst.profile_matches(arn, wanted) is expected
+
+
+def test_update_associates_replaces_and_powers():
+    desired = inst.desired_instance(params())
+    assert inst.plan_update(current(), desired)[0] == []
+    actions, _ = inst.plan_update(current(iam_instance_profile_arn=None), desired)
+    assert ops(actions) == ["AssociateIamInstanceProfile"]
+    actions, predicted = inst.plan_update(
+        current(iam_instance_profile_arn="arn:aws:iam::1:instance-profile/x"), desired
+    )
+    assert ops(actions) == ["ReplaceIamInstanceProfileAssociation"]
+    assert predicted["iam_instance_profile_arn"] == "web-profile"
+    actions, predicted = inst.plan_update(current(), inst.desired_instance(params(state="stopped")))
+    assert (ops(actions), predicted["state"]) == (["StopInstances"], "stopped")
+    actions, _ = inst.plan_update(current(state="stopped"), desired)
+    assert ops(actions) == ["StartInstances"]
+    actions, _ = inst.plan_update(current(), inst.desired_instance(params(state="absent")))
+    assert ops(actions) == ["TerminateInstances"]
+
+
+def test_tags_keep_name():
+    desired = inst.desired_instance(params(tags={"env": "dev"}))
+    actions, predicted = inst.plan_update(current(tags={"Name": "web", "old": "x"}), desired)
+    assert ops(actions) == ["DeleteTags", "CreateTags"]
+    assert predicted["tags"] == {"Name": "web", "env": "dev"}
+
+
+def test_drift_is_warned_not_changed():
+    desired = inst.desired_instance(params(instance_type="m5.large"))
+    actions, _ = inst.plan_update(current(), desired)
+    assert actions == []
+    assert inst.drift_warnings(current(), desired) == [
+        "instance_type is 't3.micro', not 'm5.large'; it is not changed in place"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"image_id": "ubuntu"}, "image_id"),
+        ({"subnet_id": "sub-1"}, "subnet_id"),
+        ({"security_group_ids": ["default"]}, "security_group_ids[0]"),
+        ({"instance_profile": "bad name"}, "instance_profile"),
+        ({"instance_profile": "arn:aws:iam::123456789012:role/x"}, "instance_profile"),
+        (
+            {"metadata_options": {"http_put_response_hop_limit": 65}},
+            "metadata_options.http_put_response_hop_limit",
+        ),
+        ({"user_data": "x" * 16385}, "user_data"),
+        ({"name": ""}, "name"),
+        ({"profile_wait_timeout": -1}, "profile_wait_timeout"),
+    ],
+)
+def test_bad_input(overrides, field):
+    with pytest.raises(ValidationError) as err:
+        inst.desired_instance(params(**overrides))
+    assert err.value.field == field
+
+
+def test_profile_not_ready_recognition():
+    def err(code, message):
+        return translate(
+            ClientError({"Error": {"Code": code, "Message": message}}, "RunInstances"), "RunInstances"
+        )
+
+    assert inst.is_profile_not_ready(
+        err(
+            "InvalidParameterValue",
+            "Value (p) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+        )
+    )
+    assert inst.is_profile_not_ready(
+        err("InvalidParameterValue", "Instance profile arn:... has no associated IAM Roles")
+    )
+    assert inst.is_profile_not_ready(err("RequestLimitExceeded", "Request limit exceeded."))
+    assert not inst.is_profile_not_ready(err("InvalidParameterValue", "Invalid instance type"))
+    assert not inst.is_profile_not_ready(err("UnauthorizedOperation", "no"))
+
+
+# --- against moto in-process ------------------------------------------------------------------
+
+
+def make_profile(clients, name="web-profile", role="web-role"):
+    clients.iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+    clients.iam.create_instance_profile(InstanceProfileName=name)
+    clients.iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+
+
+def test_launch_then_noop(clients):
+    make_profile(clients)
+    clients.reset()
+    launched = inst.run(params(), clients, False, True)
+    assert launched["changed"] is True
+    instance = launched["instance"]
+    assert instance["state"] == "running"
+    assert instance["iam_instance_profile_arn"].endswith("instance-profile/web-profile")
+    assert instance["metadata_options"]["http_tokens"] == "required"
+    assert launched["retries"] == []
+    clients.reset()
+    again = inst.run(params(), clients, False, False)
+    assert again["changed"] is False
+    assert clients.mutating() == []
+    assert again["instance"]["instance_id"] == instance["instance_id"]
+
+
+def test_check_mode_never_mutates(clients):
+    make_profile(clients)
+    make_profile(clients, "other-profile", "other-role")
+    clients.reset()
+    assert inst.run(params(), clients, True, True)["changed"] is True
+    assert clients.mutating() == []
+    inst.run(params(), clients, False, False)
+    clients.reset()
+    variants = [
+        params(instance_profile="other-profile"),
+        params(metadata_options={"http_put_response_hop_limit": 2}),
+        params(tags={"x": "y"}),
+        params(state="stopped"),
+        params(state="absent"),
+    ]
+    for variant in variants:
+        assert inst.run(variant, clients, True, True)["changed"] is True
+        assert clients.mutating() == [], variant
+
+
+def test_existing_instance_gets_profile_replaced_and_metadata_kept_v2(clients):
+    make_profile(clients)
+    make_profile(clients, "other-profile", "other-role")
+    inst.run(params(), clients, False, False)
+    swapped = inst.run(params(instance_profile="other-profile"), clients, False, False)
+    assert swapped["operations"] == ["ReplaceIamInstanceProfileAssociation"]
+    assert swapped["instance"]["iam_instance_profile_arn"].endswith("/other-profile")
+    hop = inst.run(
+        params(instance_profile="other-profile", metadata_options={"http_put_response_hop_limit": 2}),
+        clients,
+        False,
+        False,
+    )
+    assert hop["instance"]["metadata_options"]["http_put_response_hop_limit"] == 2
+    assert hop["instance"]["metadata_options"]["http_tokens"] == "required"
+    assert inst.run(params(instance_profile="other-profile"), clients, False, False)["changed"] is False
+
+
+def test_stop_start_terminate(clients):
+    make_profile(clients)
+    inst.run(params(), clients, False, False)
+    assert inst.run(params(state="stopped"), clients, False, False)["instance"]["state"] == "stopped"
+    assert inst.run(params(state="running"), clients, False, False)["instance"]["state"] == "running"
+    gone = inst.run(params(state="absent"), clients, False, False)
+    assert gone["operations"] == ["TerminateInstances"]
+    assert inst.run(params(state="absent"), clients, False, False)["changed"] is False
+
+
+# --- fault injection: the profile is not usable yet --------------------------------------------
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(
+        inst, "RetryPolicy", functools.partial(RetryPolicy, sleep=clock.sleep, clock=clock.clock)
+    )
+    return clock
+
+
+def flaky_run_instance(monkeypatch, failures, code="InvalidParameterValue", message=None):
+    message = (
+        message
+        or "Value (web-profile) for parameter iamInstanceProfile.name is invalid. "
+        "Invalid IAM Instance Profile name"
+    )
+    real = _ec2.run_instance
+    state = {"left": failures, "calls": 0}
+
+    def run_instance(ec2, request):
+        state["calls"] += 1
+        if state["left"]:
+            state["left"] -= 1
+            raise translate(
+                ClientError({"Error": {"Code": code, "Message": message}}, "RunInstances"), "RunInstances"
+            )
+        return real(ec2, request)
+
+    monkeypatch.setattr(_ec2, "run_instance", run_instance)
+    return state
+
+
+@pytest.mark.parametrize("failures", [1, 3, 6])
+def test_profile_not_ready_k_times_then_success(clients, monkeypatch, fake_time, failures):
+    make_profile(clients)
+    state = flaky_run_instance(monkeypatch, failures)
+    result = inst.run(params(), clients, False, False)
+    assert result["changed"] is True
+    assert len(result["retries"]) == failures
+    assert result["retries"][0] == {"operation": "RunInstances", "error": "InvalidParameterValue"}
+    assert state["calls"] == failures + 1
+    assert result["instance"]["state"] == "running"
+
+
+def test_profile_never_ready_fails_after_the_budget(clients, monkeypatch, fake_time):
+    make_profile(clients)
+    flaky_run_instance(
+        monkeypatch, 10_000, message="Instance profile web-profile has no associated IAM Roles"
+    )
+    with pytest.raises(
+        KeylessAwsError,
+        match=r"instance profile web-profile did not become usable by EC2 in 60 seconds \(\d+ retries\)",
+    ):
+        inst.run(params(), clients, False, False)
+    assert fake_time.now <= 60
+    assert _ec2.instances_named(clients.ec2, "web") == []
+
+
+def test_throttling_is_retried(clients, monkeypatch, fake_time):
+    make_profile(clients)
+    flaky_run_instance(monkeypatch, 2, code="RequestLimitExceeded", message="Request limit exceeded.")
+    result = inst.run(params(), clients, False, False)
+    assert [r["error"] for r in result["retries"]] == ["RequestLimitExceeded"] * 2
+
+
+def test_other_errors_are_not_retried(clients, monkeypatch, fake_time):
+    make_profile(clients)
+    state = flaky_run_instance(monkeypatch, 5, code="UnauthorizedOperation", message="You are not authorized")
+    with pytest.raises(KeylessAwsError, match="UnauthorizedOperation"):
+        inst.run(params(), clients, False, False)
+    assert state["calls"] == 1
+
+
+def test_missing_profile_in_moto_is_retried_then_reported(clients, fake_time):
+    # moto answers NoSuchEntity for a profile that does not exist (yet): same handling.
+    with pytest.raises(KeylessAwsError, match="did not become usable by EC2 in 60 seconds"):
+        inst.run(params(instance_profile="never-created"), clients, False, False)
+
+
+def test_wait_timeout_is_a_failure(clients, monkeypatch, fake_time):
+    make_profile(clients)
+    monkeypatch.setattr(_ec2, "describe_instance", lambda ec2, instance_id: {"State": {"Name": "pending"}})
+    with pytest.raises(
+        KeylessAwsError, match=r"timed out after 300s waiting for instance i-.* to be running"
+    ):
+        inst.run(params(), clients, False, False)
