@@ -1071,7 +1071,23 @@ def change_version(doc: dict, rnd: random.Random) -> dict:
     return doc
 
 
+def recase_case_sensitive(doc: dict, rnd: random.Random) -> dict:
+    """Resources, condition values and Sid are case-sensitive, unlike action and condition key names."""
+    doc, statement = pick(doc, rnd)
+    places: list[tuple[Any, Any]] = [(statement, "Sid")]
+    for key in ("Resource", "NotResource"):
+        places += [(statement[key], index) for index in range(len(statement.get(key, [])))]
+    for block in statement.get("Condition", {}).values():
+        places += [(values, index) for values in block.values() for index in range(len(values))]
+    container, where = rnd.choice(
+        [(c, w) for c, w in places if isinstance(c[w], str) and c[w].lower() != c[w].upper()]
+    )
+    container[where] = container[where].swapcase()
+    return doc
+
+
 EDITS: list[Rewrite] = [
+    recase_case_sensitive,
     flip_effect,
     add_action,
     change_condition,
