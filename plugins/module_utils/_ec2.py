@@ -126,3 +126,10 @@ def create_tags(ec2: EC2, instance_id: str, tags: dict[str, str]) -> None:
 
 def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:
     call("DeleteTags", ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in sorted(keys)])
+
+
+def describe_images(ec2: EC2, owners: list[str], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"Filters": filters}
+    if owners:
+        kwargs["Owners"] = owners
+    return call("DescribeImages", ec2.describe_images, **kwargs).get("Images", [])

@@ -1,0 +1,68 @@
+# Internal use only: not a public API of keyless.aws; it may change without notice.
+"""The whole behaviour of keyless.aws.ec2_image_info: find images, newest first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+
+IMAGE_INFO_OPTIONS: dict[str, dict[str, Any]] = {
+    "owners": {"type": "list", "elements": "str", "default": []},
+    "name": {"type": "str"},
+    "architecture": {"type": "str"},
+    "filters": {"type": "dict", "default": {}},
+}
+
+
+def validate_image_params(params: Mapping[str, Any]) -> None:
+    for index, owner in enumerate(params.get("owners") or []):
+        if not (re.fullmatch(r"\d{12}", owner) or owner in ("self", "amazon", "aws-marketplace")):
+            raise ValidationError(
+                f"owners[{index}]", "must be a 12-digit account id, self, amazon or aws-marketplace"
+            )
+    if not (params.get("owners") or params.get("name") or params.get("filters")):
+        raise ValidationError(
+            "owners", "give owners, name or filters: listing every public image is never useful"
+        )
+
+
+def image_filters(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    filters = {"state": "available", **{str(k): v for k, v in (params.get("filters") or {}).items()}}
+    if params.get("name"):
+        filters["name"] = params["name"]
+    if params.get("architecture"):
+        filters["architecture"] = params["architecture"]
+    return [
+        {"Name": key, "Values": value if isinstance(value, list) else [str(value)]}
+        for key, value in filters.items()
+    ]
+
+
+def image_view(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "image_id": raw["ImageId"],
+        "name": raw.get("Name"),
+        "owner_id": raw.get("OwnerId"),
+        "creation_date": raw.get("CreationDate"),
+        "architecture": raw.get("Architecture"),
+        "description": raw.get("Description"),
+    }
+
+
+def newest_first(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # CreationDate is ISO 8601 (UTC): string order is time order. Ties break on name, which
+    # carries the build date in Canonical's and Amazon's naming.
+    return sorted(
+        images, key=lambda image: (image.get("creation_date") or "", image.get("name") or ""), reverse=True
+    )
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    validate_image_params(params)
+    raw = _ec2.describe_images(clients.ec2, list(params.get("owners") or []), image_filters(params))
+    images = newest_first([image_view(image) for image in raw])
+    return {"changed": False, "images": images, "latest": images[0] if images else None}

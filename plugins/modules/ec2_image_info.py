@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find AMIs by owner and name pattern, newest first."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ec2_image_info
+short_description: Find AMIs by owner and name pattern, newest first
+version_added: 0.1.0
+description:
+  - Returns available images matching the owners, name pattern, architecture and filters,
+    sorted newest first, and the newest one as RV(latest).
+  - Used by the C(keyless.aws.instance) role so that no AMI id is hard-coded.
+author:
+  - keyless.aws contributors
+options:
+  owners:
+    description: Account ids (or C(self), C(amazon), C(aws-marketplace)) that own the images.
+    type: list
+    elements: str
+    default: []
+  name:
+    description: Image name pattern, with C(*) and C(?) wildcards.
+    type: str
+  architecture:
+    description: Architecture, for example C(x86_64) or C(arm64).
+    type: str
+  filters:
+    description: Further DescribeImages filters, name to value or list of values.
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - keyless.aws.common
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+  action_group:
+    support: full
+    membership: [keyless.aws.aws]
+"""
+
+EXAMPLES = r"""
+- name: Newest Ubuntu 24.04 LTS amd64 image from Canonical
+  keyless.aws.ec2_image_info:
+    owners: ["099720109477"]
+    name: ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*
+    architecture: x86_64
+  register: ubuntu
+"""
+
+RETURN = r"""
+images:
+  description: Matching images, newest first.
+  returned: always
+  type: list
+  elements: dict
+latest:
+  description: The newest matching image (image_id, name, owner_id, creation_date, architecture), or null.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._images import IMAGE_INFO_OPTIONS, run
+from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=aws_argument_spec(**IMAGE_INFO_OPTIONS), supports_check_mode=True)
+    try:
+        result = invoke(run, module.params, module.check_mode, False)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
