@@ -59,3 +59,8 @@ def tag_actions(
 def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:
     """Ansible's diff structure; absent resources are shown as an empty mapping."""
     return {"before": dict(before or {}), "after": dict(after or {})}
+
+
+def string_tags(tags: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Tags as AWS stores them: strings (YAML may hand over numbers or booleans)."""
+    return None if tags is None else {str(key): str(value) for key, value in tags.items()}

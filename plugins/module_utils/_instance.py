@@ -14,6 +14,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._diff import (
     Action,
     apply_tags,
     make_diff,
+    string_tags,
     tag_changes,
 )
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
@@ -103,7 +104,6 @@ def desired_instance(params: Mapping[str, Any]) -> DesiredInstance:
     metadata = {
         key: value for key, value in (params.get("metadata_options") or {}).items() if value is not None
     }
-    tags = params.get("tags")
     groups = params.get("security_group_ids")
     return DesiredInstance(
         name=params["name"],
@@ -116,7 +116,7 @@ def desired_instance(params: Mapping[str, Any]) -> DesiredInstance:
         instance_profile=params.get("instance_profile"),
         metadata=metadata,
         user_data=params.get("user_data"),
-        tags=None if tags is None else {str(k): str(v) for k, v in tags.items()},
+        tags=string_tags(params.get("tags")),
         purge_tags=params.get("purge_tags", True),
         wait=params.get("wait", True),
         wait_timeout=params.get("wait_timeout", 300),
@@ -144,7 +144,7 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
     user_data = params.get("user_data")
     if user_data is not None and len(user_data.encode()) > 16384:
         raise ValidationError("user_data", "must be at most 16 KB before base64 encoding")
-    validate_tags(params.get("tags"), "tags")
+    validate_tags(string_tags(params.get("tags")), "tags")
     for option in ("wait_timeout", "profile_wait_timeout"):
         if params.get(option, 0) < 0:
             raise ValidationError(option, "must be 0 or more seconds")

@@ -13,6 +13,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._diff import (
     apply_tags,
     execute,
     make_diff,
+    string_tags,
     tag_actions,
     tag_changes,
 )
@@ -70,16 +71,16 @@ def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
     role = params.get("role")
     if role:
         validate_role_name(role, "role")
-    validate_tags(params.get("tags"), "tags")
+    tags = string_tags(params.get("tags"))
+    validate_tags(tags, "tags")
     if params.get("wait_timeout", 120) < 0:
         raise ValidationError("wait_timeout", "must be 0 or more seconds")
-    tags = params.get("tags")
     return DesiredProfile(
         name=params["name"],
         state=params.get("state") or "present",
         path=params.get("path") or "/",
         role=role,
-        tags=None if tags is None else {str(k): str(v) for k, v in tags.items()},
+        tags=tags,
         purge_tags=params.get("purge_tags", True),
         force=params.get("force", False),
         wait=params.get("wait", True),

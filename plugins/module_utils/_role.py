@@ -17,6 +17,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._diff import (
     apply_tags,
     execute,
     make_diff,
+    string_tags,
     tag_actions,
     tag_changes,
 )
@@ -109,7 +110,7 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     if managed is not None:
         for index, value in enumerate(managed):
             _validate_managed_reference(value, f"managed_policies[{index}]")
-    validate_tags(params.get("tags"), "tags")
+    validate_tags(string_tags(params.get("tags")), "tags")
     if params.get("wait_timeout", 120) < 0:
         raise ValidationError("wait_timeout", "must be 0 or more seconds")
     purge_managed = params.get("purge_managed_policies")
@@ -123,7 +124,7 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
         permissions_boundary=boundary,
         managed_policies=None if managed is None else tuple(managed),
         purge_managed_policies=True if purge_managed is None else purge_managed,
-        tags=_string_tags(params.get("tags")),
+        tags=string_tags(params.get("tags")),
         purge_tags=params.get("purge_tags", True),
         wait=params.get("wait", True),
         wait_timeout=params.get("wait_timeout", 120),
@@ -135,10 +136,6 @@ def _validate_managed_reference(value: str, field: str) -> None:
         validate_arn(value, field, service="iam", resource_type="policy")
     elif not value or any(ch.isspace() for ch in value):
         raise ValidationError(field, "must be a managed policy ARN or name without white space")
-
-
-def _string_tags(tags: Mapping[str, Any] | None) -> dict[str, str] | None:
-    return None if tags is None else {str(key): str(value) for key, value in tags.items()}
 
 
 # --- state views ---------------------------------------------------------------------------
