@@ -1,0 +1,161 @@
+# keyless.aws developer toolchain. `make test` is the whole check, from a fresh clone:
+# it builds its own virtualenvs from the pinned requirements and needs only Python 3.11
+# (plus, optionally, a Python 3.12 for the second leg). `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PY311 ?= python3
+# Found once: pyenv's 3.12.1, the pyenv shim with PYENV_VERSION, or a plain python3.12. Empty
+# when there is none, and then the 3.12 legs are skipped with a note.
+ifeq ($(origin PY312), undefined)
+PY312 := $(shell hack/python312.sh)
+endif
+
+VENV := .venv
+VENV312 := .venv-py312
+REQ311 := requirements/dev-py311.txt
+REQ312 := requirements/dev-py312.txt
+STAMP := .requirements.stamp
+# The pins are complete and the machine's pip configuration may add extra indexes whose
+# warnings would drown the output: -qq still prints errors.
+PIP_INSTALL := pip install -qq --progress-bar off --disable-pip-version-check
+
+BUILD := $(CURDIR)/.build
+REPORTS := $(BUILD)/reports
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := .build/collections/ansible_collections/keyless/aws
+# Where ansible-playbook, ansible-doc and ansible-lint find keyless.aws: the checkout itself.
+ANSIBLE_ENV := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)
+# pytest runs also keep hypothesis' example database out of the work tree (and the tarball).
+TEST_ENV := $(ANSIBLE_ENV) HYPOTHESIS_STORAGE_DIRECTORY=$(BUILD)/hypothesis
+
+UNIT_ARGS ?= -n 2
+INTEGRATION_ARGS ?= -n 2
+
+.PHONY: help venv venv-py312 link lint sanity unit integration packaging \
+	unit-py312 integration-py312 test demo lock clean
+
+help:
+	@echo "make test         every check: lint sanity unit integration packaging (3.11), unit integration (3.12)"
+	@echo "make venv         .venv from $(REQ311) (venv-py312: .venv-py312 from $(REQ312))"
+	@echo "make lint         ruff check, ansible-lint (production profile), antsibull-changelog lint"
+	@echo "make sanity       ansible-test sanity --venv, every test, offline bootstrap of pip"
+	@echo "make unit         pytest tests/unit                   (unit-py312: same on 3.12)"
+	@echo "make integration  pytest tests/integration            (integration-py312: same on 3.12)"
+	@echo "make packaging    build, install offline and use the collection tarball"
+	@echo "make demo         the end-to-end demo (sandbox/demo.py)"
+	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
+	@echo "make clean        remove venvs, .build and test output"
+	@echo "3.12 interpreter: $(if $(PY312),$(PY312),none found: the 3.12 legs are skipped)"
+
+# --- virtualenvs: rebuilt from scratch whenever their requirements file changes ---------------
+
+venv: $(VENV)/$(STAMP)
+
+$(VENV)/$(STAMP): $(REQ311)
+	@echo "== creating $(VENV) from $(REQ311) with $$($(PY311) -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+	@$(PY311) -c 'import sys; sys.version_info[:2] == (3, 11) or print("note: PY311=$(PY311) is not Python 3.11; $(REQ311) was locked for 3.11")'
+	rm -rf $(VENV)
+	$(PY311) -m venv $(VENV)
+	$(VENV)/bin/$(PIP_INSTALL) -r $(REQ311)
+	touch $@
+
+venv-py312: $(if $(PY312),$(VENV312)/$(STAMP))
+
+$(VENV312)/$(STAMP): $(REQ312)
+	@echo "== creating $(VENV312) from $(REQ312) with $(PY312)"
+	rm -rf $(VENV312)
+	$(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/$(PIP_INSTALL) -r $(REQ312)
+	touch $@
+
+# The same relative link tests/conftest.py makes: .build/collections/ansible_collections/keyless/aws
+# -> the repository root, so `keyless.aws` resolves to the checkout.
+link:
+	@[ -L $(COLLECTION_LINK) ] || { mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn ../../../.. $(COLLECTION_LINK); }
+
+# --- checks -----------------------------------------------------------------------------------
+
+# All three linters run, then the target fails if any of them did.
+lint: venv link
+	@rc=0; \
+	echo "-- ruff check"; $(VENV)/bin/ruff check . || rc=1; \
+	echo "-- ansible-lint (profile: production)"; \
+	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/ansible-lint --offline || rc=1; \
+	echo "-- antsibull-changelog lint"; $(VENV)/bin/antsibull-changelog lint && echo "changelog fragments ok" || rc=1; \
+	exit $$rc
+
+# ansible-test wants the collection at .../ansible_collections/keyless/aws and reads
+# os.getcwd(), so it runs in a fresh copy (hack/sanity_tree.py explains). The pip bootstrap it
+# would download is written from a local pip wheel first (hack/ansible_test_bootstrap.py).
+# Its per-test virtualenvs are cached under ~/.ansible/test/venv, so later runs are quick.
+SANITY_ARGS ?=
+sanity: venv
+	$(VENV)/bin/python hack/ansible_test_bootstrap.py
+	rm -rf $(REPORTS)/sanity-py311
+	tree=$$($(VENV)/bin/python hack/sanity_tree.py) && cd "$$tree" && rc=0 && \
+	  env -u ANSIBLE_COLLECTIONS_PATH PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	    $(CURDIR)/$(VENV)/bin/ansible-test sanity --venv --python 3.11 --junit --color no $(SANITY_ARGS) || rc=$$?; \
+	  mkdir -p $(REPORTS)/sanity-py311 && cp tests/output/junit/*.xml $(REPORTS)/sanity-py311/ 2>/dev/null || true; \
+	  exit $$rc
+
+# pytest exits 5 when it collected nothing: a suite that vanished must not pass quietly.
+define pytest
+	@mkdir -p $(REPORTS)
+	$(TEST_ENV) $(1)/bin/pytest $(2) $(3) --junitxml=$(REPORTS)/$(4).xml -o junit_suite_name=$(4) \
+	  || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest collected no tests in $(2)"; exit $$rc; }
+endef
+
+unit: venv link
+	$(call pytest,$(VENV),tests/unit,$(UNIT_ARGS),unit-py311)
+
+integration: venv link
+	$(call pytest,$(VENV),tests/integration,$(INTEGRATION_ARGS),integration-py311)
+
+packaging: venv
+	$(call pytest,$(VENV),tests/packaging,,packaging-py311)
+
+ifeq ($(PY312),)
+unit-py312 integration-py312:
+	@echo "note: no Python 3.12 found (tried pyenv 3.12.1 and python3.12): skipping $@"
+else
+unit-py312: venv-py312 link
+	$(call pytest,$(VENV312),tests/unit,$(UNIT_ARGS),unit-py312)
+
+integration-py312: venv-py312 link
+	$(call pytest,$(VENV312),tests/integration,$(INTEGRATION_ARGS),integration-py312)
+endif
+
+# Every leg runs even when an earlier one failed, so one run reports everything; the summary
+# ends with "summary: N passed, N failed, N skipped" and the exit status is non-zero on failure.
+TEST_LEGS := lint sanity unit integration packaging unit-py312 integration-py312
+test: venv $(if $(PY312),venv-py312)
+	@rm -rf $(REPORTS)
+	@results=(); rc=0; start=$$SECONDS; \
+	for leg in $(TEST_LEGS); do \
+	  echo; echo "==== $$leg"; leg_start=$$SECONDS; \
+	  if $(MAKE) $$leg PY312="$(PY312)"; then status=ok; else status=FAILED; rc=1; fi; \
+	  [ -n "$(PY312)" ] || case $$leg in *-py312) status=skipped;; esac; \
+	  results+=("$$leg=$$status:$$((SECONDS - leg_start))"); \
+	done; \
+	echo; $(VENV)/bin/python hack/test_summary.py $(REPORTS) "$${results[@]}" "total:$$((SECONDS - start))"; \
+	exit $$rc
+
+# --- the demo and housekeeping -----------------------------------------------------------------
+
+# The demo script (sandbox/demo.py) starts the local AWS stand-in and runs playbooks/site.yml.
+demo: venv link
+	@[ -f sandbox/demo.py ] || { echo "error: sandbox/demo.py does not exist yet: there is no demo to run" >&2; exit 1; }
+	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py
+
+lock:
+	hack/lock_requirements.sh $(PY311) 'ansible-core>=2.19,<2.20' $(REQ311)
+	@if [ -n "$(PY312)" ]; then hack/lock_requirements.sh $(PY312) 'ansible-core>=2.21,<2.22' $(REQ312); \
+	else echo "note: no Python 3.12 found: $(REQ312) left as it is"; fi
+
+clean:
+	rm -rf $(VENV) $(VENV312) .build tests/output .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
