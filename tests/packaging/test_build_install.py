@@ -1,0 +1,172 @@
+"""The collection as users get it: build the tarball, install it offline, use the installed copy.
+
+Nothing here touches the network: ``ansible-galaxy collection install --offline`` installs the
+local tarball, and every Ansible command runs with ANSIBLE_COLLECTIONS_PATH set to the install
+directory alone, so a module that works only from the checkout fails here.
+
+The playbook run last is ``tests/packaging/playbook.yml`` unless KEYLESS_PACKAGING_PLAYBOOK
+names another; it gets ``packaging_collections_path`` as an extra var.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLAYBOOK = Path(os.environ.get("KEYLESS_PACKAGING_PLAYBOOK", REPO / "tests" / "packaging" / "playbook.yml"))
+
+# Development files that must never reach users (galaxy.yml's build_ignore keeps them out).
+FORBIDDEN_PREFIXES = (
+    ".venv",
+    ".build/",
+    ".git/",
+    "tests/output/",
+    ".pytest_cache/",
+    ".ruff_cache/",
+)
+FORBIDDEN_PARTS = ("__pycache__",)
+
+
+@dataclass(frozen=True)
+class Installed:
+    tarball: Path
+    collections_path: Path
+    env: dict[str, str]
+    workdir: Path
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, (
+        f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+    )
+    return result
+
+
+def clean_env(collections_path: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(collections_path),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_NOCOLOR="1",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    workdir = tmp_path_factory.mktemp("packaging")
+    collections_path = workdir / "collections"
+    env = clean_env(collections_path)
+    dist = workdir / "dist"
+    run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(dist), str(REPO)],
+        env,
+        workdir,
+    )
+    (tarball,) = dist.glob("keyless-aws-*.tar.gz")
+    run(
+        [
+            str(BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "-p",
+            str(collections_path),
+            str(tarball),
+        ],
+        env,
+        workdir,
+    )
+    return Installed(tarball=tarball, collections_path=collections_path, env=env, workdir=workdir)
+
+
+def checkout_modules() -> set[str]:
+    return {
+        f"keyless.aws.{path.stem}"
+        for path in (REPO / "plugins" / "modules").glob("*.py")
+        if not path.name.startswith("_")
+    }
+
+
+def test_tarball_is_named_after_galaxy_version(installed: Installed) -> None:
+    version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    assert installed.tarball.name == f"keyless-aws-{version}.tar.gz"
+
+
+def test_tarball_holds_no_development_files(installed: Installed) -> None:
+    with tarfile.open(installed.tarball) as tar:
+        names = [name.removeprefix("./") for name in tar.getnames()]
+    leaked = [
+        name
+        for name in names
+        if name.startswith(FORBIDDEN_PREFIXES) or any(part in FORBIDDEN_PARTS for part in name.split("/"))
+    ]
+    assert not leaked
+    assert {"MANIFEST.json", "FILES.json", "meta/runtime.yml"} <= set(names)
+
+
+def test_tarball_holds_no_git_ignored_file(installed: Installed) -> None:
+    """Caches and scratch files (.hypothesis/, bench output...) are ignored by git: keep them out."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    with tarfile.open(installed.tarball) as tar:
+        files = [member.name.removeprefix("./") for member in tar.getmembers() if member.isfile()]
+    files = [name for name in files if name not in ("MANIFEST.json", "FILES.json")]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        input="\n".join(files),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert not ignored
+
+
+def test_installed_copy_lists_every_module(installed: Installed) -> None:
+    listing = run(
+        [str(BIN / "ansible-doc"), "-t", "module", "-l", "keyless.aws", "--json"],
+        installed.env,
+        installed.workdir,
+    )
+    assert set(json.loads(listing.stdout)) == checkout_modules()
+
+
+def test_installed_modules_have_documentation(installed: Installed) -> None:
+    modules = sorted(checkout_modules())
+    if not modules:
+        pytest.skip("plugins/modules holds no module yet")
+    docs = run(
+        [str(BIN / "ansible-doc"), "-t", "module", "--json", *modules], installed.env, installed.workdir
+    )
+    documented = json.loads(docs.stdout)
+    assert set(documented) == set(modules)
+    assert all(entry["doc"]["short_description"] for entry in documented.values())
+
+
+def test_playbook_runs_against_installed_copy(installed: Installed) -> None:
+    result = run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(PLAYBOOK),
+            "-e",
+            f"packaging_collections_path={installed.collections_path}",
+        ],
+        installed.env,
+        installed.workdir,
+    )
+    assert "failed=0" in result.stdout
