@@ -89,3 +89,32 @@ def test_teardown_removes_everything_and_is_idempotent(run_playbook, aws):
     assert recap["changed"] == 3
     _, recap = converge(run_playbook, TRIPLE_ABSENT)
     assert recap["changed"] == 0
+
+
+def test_ec2_instance_lifecycle(run_playbook, aws):
+    _, recap = converge(run_playbook, PLAYBOOKS / "ec2_instance.yml")
+    assert recap["failed"] == 0
+
+
+def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_playbook, aws):
+    result, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
+    assert recap["changed"] == 3  # role, profile, instance
+    assert play_recap(result.stdout)["launch-test"]["failed"] == 0
+    import boto3
+
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=aws.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-checked-by-the-local-endpoint",
+    )
+    described = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["launch-test"]}])
+    instances = [
+        i for r in described["Reservations"] for i in r["Instances"] if i["State"]["Name"] != "terminated"
+    ]
+    assert len(instances) == 1
+    assert instances[0]["IamInstanceProfile"]["Arn"].endswith("instance-profile/launch-profile")
+    assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
+    _, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
+    assert recap["changed"] == 0
