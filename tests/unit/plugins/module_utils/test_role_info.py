@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.keyless.aws.plugins.module_utils import _role_info
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+def test_one_role_with_everything_attached(clients):
+    iam = clients.iam
+    iam.create_role(
+        RoleName="r", Path="/app/", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": "k", "Value": "v"}]
+    )
+    iam.put_role_policy(RoleName="r", PolicyName="inline", PolicyDocument=json.dumps(POLICY))
+    arn = iam.create_policy(PolicyName="managed", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    iam.create_instance_profile(InstanceProfileName="p")
+    iam.add_role_to_instance_profile(InstanceProfileName="p", RoleName="r")
+    clients.reset()
+    role = _role_info.run({"name": "r"}, clients, True, False)["roles"][0]
+    assert role["assume_role_policy_document"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"
+    }
+    assert role["inline_policies"] == {"inline": POLICY}
+    assert role["managed_policies"] == [arn]
+    assert role["instance_profiles"][0]["instance_profile_name"] == "p"
+    assert role["tags"] == {"k": "v"}
+    assert clients.mutating() == []
+
+
+def test_path_prefix_and_unknown_name(clients):
+    clients.iam.create_role(RoleName="a", Path="/app/", AssumeRolePolicyDocument=TRUST)
+    clients.iam.create_role(RoleName="b", Path="/other/", AssumeRolePolicyDocument=TRUST)
+    names = [r["role_name"] for r in _role_info.run({"path_prefix": "/app/"}, clients, False, False)["roles"]]
+    assert names == ["a"]
+    assert _role_info.run({"name": "missing"}, clients, False, False)["roles"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"name": "a", "path_prefix": "/x/"}, "name"),
+        ({"name": "bad name"}, "name"),
+        ({"path_prefix": "x"}, "path_prefix"),
+    ],
+)
+def test_bad_input(params, field):
+    with pytest.raises(ValidationError) as err:
+        _role_info.validate_info_params(params)
+    assert err.value.field == field
