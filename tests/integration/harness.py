@@ -5,7 +5,6 @@ import contextlib
 import itertools
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -24,6 +23,7 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 if str(SANDBOX) not in sys.path:
     sys.path.insert(0, str(SANDBOX))
 import awscalls  # noqa: E402
+from recap import play_recap  # noqa: E402,F401 - re-exported for the tests
 
 REGION = "us-east-1"
 # The example key pair from the AWS documentation: moto accepts any key, AWS accepts neither.
@@ -212,18 +212,3 @@ class PlaybookRunner:
         command += [f"-{'v' * verbosity}"] if verbosity else []
         command.append(str(Path(playbook).resolve()))
         return _run(command, playbook_env(self.workdir, env), run_dir, self.timeout)
-
-
-_RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
-
-
-def play_recap(stdout: str) -> dict[str, dict[str, int]]:
-    """``{host: {"ok": 1, "changed": 0, "failed": 0, ...}}`` from the PLAY RECAP block."""
-    _, found, recap = stdout.rpartition("PLAY RECAP")
-    hosts: dict[str, dict[str, int]] = {}
-    for line in recap.splitlines() if found else []:
-        match = _RECAP_LINE.match(line.strip())
-        if match:
-            counts = (pair.split("=") for pair in match.group(2).split())
-            hosts[match.group(1)] = {name: int(value) for name, value in counts}
-    return hosts

@@ -1,0 +1,113 @@
+"""The whole keyless flow on the local sandbox, end to end (``make demo``).
+
+1. start the sandbox (moto as AWS, the metadata service emulator) on 127.0.0.1;
+2. run playbooks/site.yml: role + trust policy, inline policy, instance profile, launch,
+   AWS CLI on the instance, S3 verification with the instance's temporary credentials;
+3. run it again: everything must be ``ok`` (no change);
+4. run playbooks/teardown.yml and check that no role, profile or instance is left;
+5. stop the sandbox, whatever happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recap import play_recap
+
+from sandbox import REPO, Sandbox
+
+PLAYBOOKS = REPO / "playbooks"
+
+
+def run_playbook(sandbox: Sandbox, playbook: str, vars_file: Path, verbose: bool) -> tuple[int, str]:
+    """Run one playbook, streaming its output; returns (rc, output)."""
+    command = [
+        str(Path(sandbox.python).parent / "ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-e",
+        f"@{vars_file}",
+    ]
+    command += ["-v"] * verbose + [str(PLAYBOOKS / playbook)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=sandbox.controller_environment(),
+        cwd=REPO,
+        text=True,
+    )
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        print(line, end="", flush=True)
+    return process.wait(), "".join(lines)
+
+
+def step(title: str) -> float:
+    print(f"\n\033[1m==> {title}\033[0m", flush=True)
+    return time.monotonic()
+
+
+def run_demo(root: Path, verbose: bool) -> int:
+    timings: dict[str, float] = {}
+    started = step("Starting the sandbox (moto as AWS, metadata service emulator) on 127.0.0.1")
+    with Sandbox(root) as sandbox:
+        imds = sandbox.imds.url if sandbox.imds else "-"
+        print(f"AWS endpoint: {sandbox.endpoint}   metadata service: {imds}")
+        vars_file = root / "sandbox-vars.json"
+        vars_file.write_text(json.dumps(sandbox.extra_vars(), indent=2))
+        timings["sandbox start"] = time.monotonic() - started
+        for label, playbook, must_not_change in (
+            ("site.yml: provision, install the AWS CLI, verify S3 access", "site.yml", False),
+            ("site.yml again: nothing may change", "site.yml", True),
+            ("teardown.yml: remove everything", "teardown.yml", False),
+        ):
+            started = step(label)
+            rc, output = run_playbook(sandbox, playbook, vars_file, verbose)
+            timings[label.split(":")[0]] = time.monotonic() - started
+            if rc != 0:
+                print(f"\nFAILED: {playbook} exited with {rc}")
+                return rc
+            changed = {
+                host: counts["changed"] for host, counts in play_recap(output).items() if counts["changed"]
+            }
+            if must_not_change and changed:
+                print(f"\nFAILED: the second run changed something: {changed}")
+                return 1
+        left = sandbox.leftovers()
+        if any(left.values()):
+            print(f"\nFAILED: teardown left {left}")
+            return 1
+    step("Done: the instance used only its role's temporary credentials; nothing is left")
+    for label, seconds in timings.items():
+        print(f"  {label:<16} {seconds:6.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dir", type=Path, help="sandbox directory (default: a new temporary one)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="ansible-playbook -v")
+    args = parser.parse_args(argv)
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        return run_demo(args.dir.resolve(), args.verbose)
+    with tempfile.TemporaryDirectory(prefix="keyless-sandbox-") as tmp:
+        return run_demo(Path(tmp), args.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

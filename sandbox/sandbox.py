@@ -1,0 +1,232 @@
+"""The local sandbox: AWS (moto) and the instance metadata service on 127.0.0.1.
+
+What it sets up, and why:
+- ``aws_server.py`` (moto plus a call recorder) stands in for AWS.
+- A sandbox administrator (IAM user with an allow-all inline policy and an access key) is
+  created while moto's authorization enforcement is off; then enforcement is switched on.
+  From then on every call is checked against IAM policies, so the instance's least-privilege
+  checks see real denials, and admin credentials leaking into the "instance" would make
+  the verification fail.
+- ``imds.py`` emulates the metadata service of the instance named ``instance_name``: it
+  finds the instance by its Name tag when asked, so it can start before the instance exists.
+- The "instance" is this machine over a local connection, with its own HOME and root under
+  the sandbox directory, no controller credentials, and the AWS CLI pointed at the emulator
+  (``AWS_EC2_METADATA_SERVICE_ENDPOINT``) and at moto (``AWS_ENDPOINT_URL``).
+Nothing here is used by the modules: they only see the standard endpoint settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SANDBOX = Path(__file__).resolve().parent
+REPO = SANDBOX.parent
+sys.path.insert(0, str(SANDBOX))
+
+from launcher import Service, start_service, stop_recorded  # noqa: E402
+
+REGION = "us-east-1"
+BOOTSTRAP_KEY = ("AKIASANDBOXBOOTSTRAP", "sandbox-bootstrap-secret-not-a-real-key")
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+# moto's built-in Canonical images are older releases; the sandbox looks up one of those.
+SANDBOX_AMI_PATTERN = "ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any AWS or Ansible setting: nothing real leaks in."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_", "BOTO"))
+    }
+    env.update(extra or {})
+    return env
+
+
+def set_enforcement(endpoint: str, on: bool) -> None:
+    """moto's IAM authorization enforcement: ``0`` free actions left means enforced."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth",
+        data=b"0" if on else b"inf",
+        headers={"Content-Type": "text/plain"},
+        method="POST",
+    )
+    with _OPENER.open(request, timeout=10) as response:
+        response.read()
+
+
+@dataclass
+class Sandbox:
+    """Start with ``start()``, always ``stop()`` (or use it as a context manager)."""
+
+    root: Path
+    python: str = sys.executable
+    instance_name: str = "keyless-logs-writer"
+    bucket: str = "keyless-sandbox-logs"
+    region: str = REGION
+    aws: Service | None = None
+    imds: Service | None = None
+    admin_key: tuple[str, str] = ("", "")
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.root / "instance"
+
+    @property
+    def endpoint(self) -> str:
+        assert self.aws is not None
+        return self.aws.url
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        stop_recorded(self.run_dir)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        aws_argv = [self.python, str(SANDBOX / "aws_server.py"), "--quiet", "--preload", "iam,ec2,s3,sts"]
+        self.aws = self._service("aws", aws_argv, clean_environment())
+        self.admin_key = self._bootstrap()
+        imds_argv = [
+            self.python,
+            str(SANDBOX / "imds.py"),
+            "--instance-name",
+            self.instance_name,
+            "--aws-endpoint",
+            self.endpoint,
+            "--region",
+            self.region,
+            "--moto-auth-toggle",
+        ]
+        self.imds = self._service("imds", imds_argv, clean_environment(self._admin_env()))
+        set_enforcement(self.endpoint, on=True)
+        for path in ("home", "root", "tmp"):
+            (self.instance_dir / path).mkdir(parents=True, exist_ok=True)
+
+    def _service(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
+        service = start_service(name, argv, self.run_dir, env)
+        self.services.append(service)
+        return service
+
+    def _bootstrap(self) -> tuple[str, str]:
+        """With enforcement off: the sandbox administrator and the bucket."""
+        import boto3
+
+        session = boto3.session.Session(*BOOTSTRAP_KEY, region_name=self.region)
+        iam = session.client("iam", endpoint_url=self.endpoint)
+        iam.create_user(UserName="sandbox-admin")
+        iam.put_user_policy(
+            UserName="sandbox-admin", PolicyName="admin", PolicyDocument=json.dumps(ADMIN_POLICY)
+        )
+        key = iam.create_access_key(UserName="sandbox-admin")["AccessKey"]
+        session.client("s3", endpoint_url=self.endpoint).create_bucket(Bucket=self.bucket)
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def _admin_env(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.admin_key[0], "AWS_SECRET_ACCESS_KEY": self.admin_key[1]}
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+        stop_recorded(self.run_dir)
+
+    # --- what playbooks need --------------------------------------------------------------
+
+    def controller_environment(self) -> dict[str, str]:
+        """Environment of ansible-playbook on the controller: sandbox admin, local endpoint."""
+        none = str(self.root / "no-such-file")
+        return clean_environment(
+            {
+                **self._admin_env(),
+                "AWS_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_CONFIG_FILE": none,
+                "AWS_SHARED_CREDENTIALS_FILE": none,
+                "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
+                "ANSIBLE_LOCALHOST_WARNING": "False",
+                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+                "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                "ANSIBLE_HOME": str(self.root / "ansible"),
+                "ANSIBLE_LOCAL_TEMP": str(self.root / "ansible" / "tmp"),
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+        )
+
+    def instance_environment(self) -> dict[str, str]:
+        """Environment of every process on the sandbox "instance".
+
+        Empty key variables hide the controller's credentials (botocore skips empty ones),
+        so only the metadata service can provide credentials.
+        """
+        home = self.instance_dir / "home"
+        assert self.imds is not None
+        return {
+            "HOME": str(home),
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_SESSION_TOKEN": "",
+            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "no-credentials"),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{self.imds.url}/",
+            "AWS_EC2_METADATA_DISABLED": "false",
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+    def extra_vars(self) -> dict[str, Any]:
+        """Variables that point site.yml at the sandbox; drop them for real AWS."""
+        assert self.imds is not None
+        return {
+            "keyless_bucket": self.bucket,
+            "keyless_region": self.region,
+            "keyless_instance_name": self.instance_name,
+            "instance_ami_name_pattern": SANDBOX_AMI_PATTERN,
+            "keyless_instance_host_vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": self.python,
+                "keyless_instance_environment": self.instance_environment(),
+                "keyless_imds_endpoint": self.imds.url,
+                "keyless_verify_workdir": str(self.instance_dir / "tmp"),
+                "awscli_install_method": "pip",
+                "awscli_python": self.python,
+                "awscli_root": str(self.instance_dir / "root"),
+                "awscli_home": str(self.instance_dir / "home"),
+            },
+        }
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Roles, instance profiles and live instances left on the server (admin view)."""
+        import boto3
+
+        session = boto3.session.Session(*self.admin_key, region_name=self.region)
+        iam = session.client("iam", endpoint_url=self.endpoint)
+        ec2 = session.client("ec2", endpoint_url=self.endpoint)
+        reservations = ec2.describe_instances(
+            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+        )["Reservations"]
+        return {
+            "roles": [role["RoleName"] for role in iam.list_roles()["Roles"]],
+            "instance_profiles": [
+                p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]
+            ],
+            "instances": [i["InstanceId"] for r in reservations for i in r["Instances"]],
+        }
