@@ -1,0 +1,237 @@
+"""Helpers for the IMDS emulator tests: sandbox instances and a running ``sandbox/imds.py``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY, SERVER_STOP_TIMEOUT, _stop_process
+
+IMDS_SCRIPT = SANDBOX / "imds.py"
+IMDS_START_TIMEOUT = 15.0
+ACCOUNT_ID = "123456789012"  # moto's default account
+TOKEN_HEADER = "X-aws-ec2-metadata-token"
+TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials/"
+DUMMY_KEYS = (ACCESS_KEY, SECRET_KEY)
+
+# Loopback only: never through a proxy from the caller's environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+
+    def json(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> Answer:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=20) as response:
+            return Answer(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode())
+
+
+def set_moto_enforcement(endpoint: str, enforced: bool) -> None:
+    """moto's authorization enforcement on (``0``) or off (``inf``)."""
+    answer = http(
+        "POST",
+        f"{endpoint}/moto-api/reset-auth",
+        {"Content-Type": "text/plain"},
+        b"0" if enforced else b"inf",
+    )
+    assert answer.status == 200, answer
+
+
+# --- the emulator -----------------------------------------------------------------------------
+
+
+@dataclass
+class Imds:
+    """A running ``sandbox/imds.py`` subprocess."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self, ttl: int = 60) -> str:
+        answer = http("PUT", f"{self.endpoint}/latest/api/token", {TTL_HEADER: str(ttl)})
+        assert answer.status == 200, answer
+        return answer.body
+
+    def get(self, path: str, token: str | None = None) -> Answer:
+        return http("GET", f"{self.endpoint}{path}", {TOKEN_HEADER: token} if token else {})
+
+    def credentials(self, role: str, token: str) -> dict[str, Any]:
+        answer = self.get(f"{CREDENTIALS_PATH}{role}", token)
+        assert answer.status == 200, answer
+        return answer.json()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        _stop_process(self.process, SERVER_STOP_TIMEOUT)
+
+
+def wait_for_port(process: subprocess.Popen[bytes], port_file: Path, log: Path) -> int:
+    deadline = time.monotonic() + IMDS_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if port_file.exists():
+            return int(port_file.read_text())
+        if process.poll() is not None:
+            raise RuntimeError(f"imds exited with {process.returncode}:\n{log.read_text()}")
+        time.sleep(0.02)
+    raise RuntimeError(f"imds did not listen within {IMDS_START_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def imds_env(keys: tuple[str, str] | None = DUMMY_KEYS) -> dict[str, str]:
+    """The caller's environment without AWS settings; ``keys`` as the emulator's own credentials."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    if keys:
+        env.update({"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]})
+    return env
+
+
+def imds_command(aws_endpoint: str, instance_id: str, port_file: Path, *extra_args: str) -> list[str]:
+    return [
+        *(sys.executable, str(IMDS_SCRIPT), "--instance-id", instance_id, "--aws-endpoint", aws_endpoint),
+        *("--region", REGION, "--port", "0", "--port-file", str(port_file), *extra_args),
+    ]
+
+
+def start_imds(
+    workdir: Path,
+    aws_endpoint: str,
+    instance_id: str,
+    keys: tuple[str, str] = DUMMY_KEYS,
+    extra_args: tuple[str, ...] = (),
+) -> Imds:
+    """Start the emulator with ``keys`` in its environment; the caller must ``stop()`` it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_file, log = workdir / "port", workdir / "imds.log"
+    command = imds_command(aws_endpoint, instance_id, port_file, "--exit-with-parent", *extra_args)
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, env=imds_env(keys)
+        )
+    try:
+        port = wait_for_port(process, port_file, log)
+    except BaseException:
+        _stop_process(process, SERVER_STOP_TIMEOUT)
+        raise
+    return Imds(process=process, port=port, log=log)
+
+
+def instance_env(workdir: Path, imds: Imds) -> dict[str, str]:
+    """What a process on the instance sees: no keys, no AWS files, only the metadata endpoint."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BOTO_"))}
+    env.update(
+        {
+            "HOME": str(workdir),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{imds.endpoint}/",
+            "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+            "AWS_DEFAULT_REGION": REGION,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+    )
+    return env
+
+
+# --- sandbox resources ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _client(endpoint: str, service: str, access_key: str, secret_key: str, token: str | None) -> Any:
+    """Clients are reused: building one (the EC2 model above all) costs more than most calls."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=token,
+    )
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """boto3 clients against the AWS stand-in, and builders for instance-role set-ups."""
+
+    endpoint: str
+    keys: tuple[str, str] = DUMMY_KEYS
+
+    def client(self, service: str, keys: tuple[str, str] | None = None, token: str | None = None) -> Any:
+        return _client(self.endpoint, service, *(keys or self.keys), token)
+
+    def create_role(self, name: str, service: str = "ec2.amazonaws.com", bucket: str | None = None) -> None:
+        """A role ``service`` may assume; with ``bucket``, an inline policy for s3:GetObject in it."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+        iam = self.client("iam")
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        if bucket:
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+                ],
+            }
+            iam.put_role_policy(RoleName=name, PolicyName="read-bucket", PolicyDocument=json.dumps(policy))
+
+    def create_profile(self, name: str, role: str | None = None) -> str:
+        iam = self.client("iam")
+        arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
+        if role:
+            iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+        return arn
+
+    def launch(
+        self, profile_arn: str | None = None, http_tokens: str = "required", http_endpoint: str = "enabled"
+    ) -> str:
+        options = {"HttpTokens": http_tokens, "HttpEndpoint": http_endpoint}
+        profile = {"IamInstanceProfile": {"Arn": profile_arn}} if profile_arn else {}
+        instances = self.client("ec2").run_instances(
+            ImageId="ami-12345678",
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
+            MetadataOptions=options,
+            **profile,
+        )["Instances"]
+        return instances[0]["InstanceId"]
+
+    def admin_keys(self) -> tuple[str, str]:
+        """An IAM user allowed everything, for when moto enforces authorization."""
+        iam = self.client("iam")
+        iam.create_user(UserName="sandbox-admin")
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="sandbox-admin", PolicyName="admin", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName="sandbox-admin")["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
