@@ -143,7 +143,7 @@ def _s3_bucket_and_key(environ: Environ, path: str) -> tuple[str | None, str | N
     bucket = _virtual_host_bucket(environ)
     rest = path.lstrip("/")
     if bucket is None:
-        bucket, _, rest = rest.partition("/")
+        bucket, _unused, rest = rest.partition("/")
     return bucket or None, rest or None
 
 

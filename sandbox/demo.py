@@ -75,7 +75,7 @@ def run_demo(root: Path, verbose: bool) -> int:
         ):
             started = step(label)
             rc, output = run_playbook(sandbox, playbook, vars_file, verbose)
-            timings[label.split(":")[0]] = time.monotonic() - started
+            timings[label.split(":", maxsplit=1)[0]] = time.monotonic() - started
             if rc != 0:
                 print(f"\nFAILED: {playbook} exited with {rc}")
                 return rc

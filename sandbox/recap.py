@@ -9,7 +9,7 @@ _RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
 
 def play_recap(stdout: str) -> dict[str, dict[str, int]]:
     """``{host: {"ok": 1, "changed": 0, "failed": 0, ...}}`` from the last PLAY RECAP block."""
-    _, found, recap = stdout.rpartition("PLAY RECAP")
+    _unused, found, recap = stdout.rpartition("PLAY RECAP")
     hosts: dict[str, dict[str, int]] = {}
     for line in recap.splitlines() if found else []:
         match = _RECAP_LINE.match(line.strip())

@@ -346,6 +346,13 @@ class Executor:
     retried: list[dict[str, str]] = field(default_factory=list)
     instance_id: str | None = None
 
+    @property
+    def target(self) -> str:
+        """The instance being changed; only a planning bug can ask before it exists."""
+        if self.instance_id is None:
+            raise AssertionError("no instance to act on")
+        return self.instance_id
+
     def apply(self, actions: list[Action]) -> None:
         for action in actions:
             getattr(self, f"_{snake_case(action.operation)}")(**action.args)
@@ -374,16 +381,14 @@ class Executor:
         self._wait_state("running")
 
     def _associate_iam_instance_profile(self, profile: dict[str, str]) -> None:
-        assert self.instance_id is not None
-        instance_id = self.instance_id
+        instance_id = self.target
         self._with_profile_retry(
             "AssociateIamInstanceProfile", lambda: _ec2.associate_profile(self.ec2, instance_id, profile)
         )
         self._wait_association()
 
     def _replace_iam_instance_profile_association(self, profile: dict[str, str]) -> None:
-        assert self.instance_id is not None
-        associations = _ec2.profile_associations(self.ec2, self.instance_id)
+        associations = _ec2.profile_associations(self.ec2, self.target)
         if not associations:
             self._associate_iam_instance_profile(profile)
             return
@@ -395,37 +400,30 @@ class Executor:
         self._wait_association()
 
     def _modify_instance_metadata_options(self, options: dict[str, Any]) -> None:
-        assert self.instance_id is not None
-        _ec2.modify_metadata_options(self.ec2, self.instance_id, options)
+        _ec2.modify_metadata_options(self.ec2, self.target, options)
 
     def _create_tags(self, tags: dict[str, str]) -> None:
-        assert self.instance_id is not None
-        _ec2.create_tags(self.ec2, self.instance_id, tags)
+        _ec2.create_tags(self.ec2, self.target, tags)
 
     def _delete_tags(self, keys: list[str]) -> None:
-        assert self.instance_id is not None
-        _ec2.delete_tags(self.ec2, self.instance_id, keys)
+        _ec2.delete_tags(self.ec2, self.target, keys)
 
     def _start_instances(self) -> None:
-        assert self.instance_id is not None
-        _ec2.start_instance(self.ec2, self.instance_id)
+        _ec2.start_instance(self.ec2, self.target)
         self._wait_state("running")
 
     def _stop_instances(self) -> None:
-        assert self.instance_id is not None
-        _ec2.stop_instance(self.ec2, self.instance_id)
+        _ec2.stop_instance(self.ec2, self.target)
         self._wait_state("stopped")
 
     def _terminate_instances(self) -> None:
-        assert self.instance_id is not None
-        _ec2.terminate_instance(self.ec2, self.instance_id)
+        _ec2.terminate_instance(self.ec2, self.target)
         self._wait_state("terminated")
 
     def _wait_state(self, wanted: str) -> None:
         if not self.desired.wait:
             return
-        instance_id = self.instance_id
-        assert instance_id is not None
+        instance_id = self.target
 
         def reached() -> bool | None:
             raw = _ec2.describe_instance(self.ec2, instance_id)
@@ -439,8 +437,7 @@ class Executor:
     def _wait_association(self) -> None:
         if not self.desired.wait:
             return
-        instance_id, wanted = self.instance_id, self.desired.instance_profile
-        assert instance_id is not None and wanted is not None
+        instance_id, wanted = self.target, self.desired.instance_profile or ""
 
         def associated() -> bool | None:
             for association in _ec2.profile_associations(self.ec2, instance_id):

@@ -6,6 +6,8 @@ This is the one normalizer of the collection: every module compares policies wit
 diff output always agree.
 """
 
+from __future__ import annotations
+
 import copy
 import json
 import re

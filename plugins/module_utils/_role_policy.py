@@ -61,7 +61,8 @@ def plan(current: dict[str, Any] | None, desired: DesiredPolicy) -> list[Action]
             if current is None
             else [Action("DeleteRolePolicy", {"role": desired.role, "name": desired.name})]
         )
-    assert desired.policy is not None  # desired_policy() guarantees it for state=present
+    if desired.policy is None:  # desired_policy() guarantees a policy for state=present
+        raise AssertionError("no policy to put")
     if current is not None and policies_equivalent(current, desired.policy):
         return []
     return [Action("PutRolePolicy", {"role": desired.role, "name": desired.name, "policy": desired.policy})]
@@ -72,7 +73,8 @@ def check_aggregate_size(iam: Any, desired: DesiredPolicy) -> None:
 
     Only read when a put is planned, so a no-op run stays at one API call.
     """
-    assert desired.policy is not None
+    if desired.policy is None:
+        raise AssertionError("no policy to size")
     sizes = {
         name: policy_size(_iam.get_role_policy(iam, desired.role, name) or {})
         for name in _iam.list_role_policy_names(iam, desired.role)

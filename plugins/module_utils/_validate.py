@@ -6,6 +6,8 @@ which option is wrong and what it must satisfy. The limits and character sets ar
 the IAM API reference states for CreateRole, CreateInstanceProfile, PutRolePolicy and TagRole.
 """
 
+from __future__ import annotations
+
 import re
 import unicodedata
 
@@ -208,7 +210,7 @@ def validate_tags(tags: object, field: str = "tags") -> None:
 
 def _split_policy_name(value: str, field: str) -> tuple[str, str]:
     """``service-role/Foo`` -> (``/service-role/``, ``Foo``); a leading ``/`` is optional."""
-    prefix, _, name = value.lstrip("/").rpartition("/")
+    prefix, _unused, name = value.lstrip("/").rpartition("/")
     path = f"/{prefix}/" if prefix else "/"
     validate_path(path, field)
     validate_policy_name(name, field)

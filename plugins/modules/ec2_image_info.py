@@ -14,7 +14,7 @@ description:
     sorted newest first, and the newest one as RV(latest).
   - Used by the C(keyless.aws.instance) role so that no AMI id is hard-coded.
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   owners:
     description: Account ids (or C(self), C(amazon), C(aws-marketplace)) that own the images.
@@ -39,9 +39,11 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   action_group:
     support: full
     membership: [keyless.aws.aws]
+    description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
 """
 
 EXAMPLES = r"""

@@ -23,7 +23,7 @@ description:
     are compared, and every modification sends C(HttpTokens) explicitly.
   - A wait that runs out of time fails the task.
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   name:
     description: Value of the C(Name) tag that identifies the instance.

@@ -18,7 +18,7 @@ description:
   - Deleting refuses while an EC2 instance (in the configured region) uses the profile,
     and names the instances, unless O(force=true).
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   name:
     description: Name of the instance profile (1-128 characters of letters, digits and C(_+=,.@-)).

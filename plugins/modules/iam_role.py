@@ -18,7 +18,7 @@ description:
     policies and detaches its managed policies, retrying IAM's C(DeleteConflict).
   - Every option is validated locally before any API call.
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   name:
     description: Name of the role (1-64 characters of letters, digits and C(_+=,.@-)).

@@ -15,7 +15,7 @@ description:
     profiles that hold it.
   - Never changes anything.
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   name:
     description: Name of one role. An unknown name returns an empty list.
@@ -33,9 +33,11 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   action_group:
     support: full
     membership: [keyless.aws.aws]
+    description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
 """
 
 EXAMPLES = r"""

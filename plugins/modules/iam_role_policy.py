@@ -16,7 +16,7 @@ description:
   - The document is validated locally (structure, Effect, Action, Resource, size, including
     the 10,240-character total of all inline policies of the role) before any change.
 author:
-  - keyless.aws contributors
+  - keyless.aws contributors (@keyless-aws)
 options:
   role:
     description: Name of the role that holds the policy. The role must exist.

@@ -23,7 +23,6 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 if str(SANDBOX) not in sys.path:
     sys.path.insert(0, str(SANDBOX))
 import awscalls  # noqa: E402
-from recap import play_recap  # noqa: E402,F401 - re-exported for the tests
 
 REGION = "us-east-1"
 # The example key pair from the AWS documentation: moto accepts any key, AWS accepts neither.

@@ -1,4 +1,5 @@
 """The integration harness itself: server, call recorder, playbook runner, recap parser."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from awscalls import is_mutating, mutating_calls
-from harness import ACCESS_KEY, SECRET_KEY, play_recap, port_is_open, start_server
+from harness import ACCESS_KEY, SECRET_KEY, port_is_open, start_server
+from recap import play_recap
 
 SMOKE = Path(__file__).parent / "playbooks" / "harness_smoke.yml"
 
@@ -32,31 +34,34 @@ def test_check_mode_run_makes_no_mutating_call(aws, run_playbook):
     assert mutating_calls(aws.calls()) == []
 
 
-@pytest.mark.parametrize(("operation", "mutating"), [
-    ("CreateRole", True),
-    ("PutRolePolicy", True),
-    ("DeleteRole", True),
-    ("TagRole", True),
-    ("RunInstances", True),
-    ("AssumeRole", True),
-    ("PutObject", True),
-    ("DeleteObjects", True),
-    ("CreateBucket", True),
-    ("POST /", True),
-    ("", True),
-    ("GetRole", False),
-    ("ListRolePolicies", False),
-    ("DescribeInstances", False),
-    ("GetCallerIdentity", False),
-    ("GetObject", False),
-    ("HeadObject", False),
-    ("HeadBucket", False),
-    ("ListObjectsV2", False),
-    ("ListBuckets", False),
-    ("SimulatePrincipalPolicy", False),
-    ("GET /some/path", False),
-    ("Getaway", True),
-])
+@pytest.mark.parametrize(
+    ("operation", "mutating"),
+    [
+        ("CreateRole", True),
+        ("PutRolePolicy", True),
+        ("DeleteRole", True),
+        ("TagRole", True),
+        ("RunInstances", True),
+        ("AssumeRole", True),
+        ("PutObject", True),
+        ("DeleteObjects", True),
+        ("CreateBucket", True),
+        ("POST /", True),
+        ("", True),
+        ("GetRole", False),
+        ("ListRolePolicies", False),
+        ("DescribeInstances", False),
+        ("GetCallerIdentity", False),
+        ("GetObject", False),
+        ("HeadObject", False),
+        ("HeadBucket", False),
+        ("ListObjectsV2", False),
+        ("ListBuckets", False),
+        ("SimulatePrincipalPolicy", False),
+        ("GET /some/path", False),
+        ("Getaway", True),
+    ],
+)
 def test_is_mutating(operation, mutating):
     assert is_mutating(operation) is mutating
 
@@ -71,8 +76,15 @@ def test_play_recap_parses_every_host():
     )
     recap = play_recap(stdout)
 
-    assert recap["localhost"] == {"ok": 3, "changed": 1, "unreachable": 0, "failed": 0,
-                                  "skipped": 2, "rescued": 0, "ignored": 0}
+    assert recap["localhost"] == {
+        "ok": 3,
+        "changed": 1,
+        "unreachable": 0,
+        "failed": 0,
+        "skipped": 2,
+        "rescued": 0,
+        "ignored": 0,
+    }
     assert recap["other"]["unreachable"] == 1
     assert play_recap("no recap here") == {}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import awscalls
 import pytest
-from harness import play_recap
+from recap import play_recap
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 TRIPLE = PLAYBOOKS / "triple.yml"
@@ -23,7 +23,7 @@ def converge(run_playbook, playbook=TRIPLE, **kwargs):
 
 @pytest.mark.parametrize("module", ["iam_role", "iam_role_policy", "iam_instance_profile"])
 def test_module_lifecycle_check_apply_check_apply(run_playbook, aws, module):
-    _, recap = converge(run_playbook, PLAYBOOKS / f"{module}.yml")
+    _unused, recap = converge(run_playbook, PLAYBOOKS / f"{module}.yml")
     assert recap["failed"] == 0
     assert recap["changed"] > 0
 
@@ -38,31 +38,31 @@ def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
 
 
 def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
-    _, recap = converge(run_playbook, check=True)
+    _unused, recap = converge(run_playbook, check=True)
     assert recap["changed"] == 3
     assert awscalls.mutating_calls(aws.calls()) == []
 
     converge(run_playbook)
     aws.reset_calls()
     edits = {"triple_service": "lambda.amazonaws.com", "triple_actions": ["s3:*"], "triple_tags": {"x": "y"}}
-    _, recap = converge(run_playbook, extra_vars=edits, check=True)
+    _unused, recap = converge(run_playbook, extra_vars=edits, check=True)
     assert recap["changed"] == 2
     swap = {"triple_role": "other-role", "triple_policy_name": "Other"}
-    _, recap = converge(run_playbook, extra_vars=swap, check=True)
+    _unused, recap = converge(run_playbook, extra_vars=swap, check=True)
     assert recap["changed"] == 3  # new role, new policy, profile swapped to the new role
-    _, recap = converge(run_playbook, TRIPLE_ABSENT, check=True)
+    _unused, recap = converge(run_playbook, TRIPLE_ABSENT, check=True)
     assert recap["changed"] == 3
     assert awscalls.mutating_calls(aws.calls()) == []
 
-    _, recap = converge(run_playbook)
+    _unused, recap = converge(run_playbook)
     assert recap["changed"] == 0, "check mode changed something on the server"
 
 
 def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
-    _, first = converge(run_playbook)
+    _unused, first = converge(run_playbook)
     assert first["changed"] == 3
     aws.reset_calls()
-    _, second = converge(run_playbook)
+    _unused, second = converge(run_playbook)
     assert second["changed"] == 0
     assert [call["operation"] for call in aws.calls()] == NOOP_CALLS
 
@@ -77,22 +77,22 @@ def test_diff_shows_normalized_before_and_after(run_playbook, aws):
     assert any("s3:deleteobject" in line for line in added), result.stdout
     assert not any("s3:deleteobject" in line for line in removed)
     # Equivalent input shows no diff at all, and nothing is printed without --diff.
-    result, _ = converge(run_playbook, diff=True)
+    result, _unused = converge(run_playbook, diff=True)
     assert "--- before" not in result.stdout
-    result, _ = converge(run_playbook, extra_vars=widened)
+    result, _unused = converge(run_playbook, extra_vars=widened)
     assert "--- before" not in result.stdout
 
 
 def test_teardown_removes_everything_and_is_idempotent(run_playbook, aws):
     converge(run_playbook)
-    _, recap = converge(run_playbook, TRIPLE_ABSENT)
+    _unused, recap = converge(run_playbook, TRIPLE_ABSENT)
     assert recap["changed"] == 3
-    _, recap = converge(run_playbook, TRIPLE_ABSENT)
+    _unused, recap = converge(run_playbook, TRIPLE_ABSENT)
     assert recap["changed"] == 0
 
 
 def test_ec2_instance_lifecycle(run_playbook, aws):
-    _, recap = converge(run_playbook, PLAYBOOKS / "ec2_instance.yml")
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "ec2_instance.yml")
     assert recap["failed"] == 0
 
 
@@ -116,5 +116,5 @@ def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_pl
     assert len(instances) == 1
     assert instances[0]["IamInstanceProfile"]["Arn"].endswith("instance-profile/launch-profile")
     assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
-    _, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
     assert recap["changed"] == 0

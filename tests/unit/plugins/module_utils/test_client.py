@@ -61,7 +61,7 @@ def test_ec2_without_region_is_a_clear_error(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/keyless-config")
     with pytest.raises(ValidationError, match="region: is required for ec2"):
-        _ = Clients({"access_key": "AKIAUNIT", "secret_key": "s"}).ec2
+        _unused = Clients({"access_key": "AKIAUNIT", "secret_key": "s"}).ec2
 
 
 def test_endpoint_from_botocore_environment(monkeypatch):

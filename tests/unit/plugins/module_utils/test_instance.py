@@ -100,7 +100,7 @@ def test_profile_matching(arn, wanted, expected):
 def test_update_associates_replaces_and_powers():
     desired = inst.desired_instance(params())
     assert inst.plan_update(current(), desired)[0] == []
-    actions, _ = inst.plan_update(current(iam_instance_profile_arn=None), desired)
+    actions, _unused = inst.plan_update(current(iam_instance_profile_arn=None), desired)
     assert ops(actions) == ["AssociateIamInstanceProfile"]
     actions, predicted = inst.plan_update(
         current(iam_instance_profile_arn="arn:aws:iam::1:instance-profile/x"), desired
@@ -109,9 +109,9 @@ def test_update_associates_replaces_and_powers():
     assert predicted["iam_instance_profile_arn"] == "web-profile"
     actions, predicted = inst.plan_update(current(), inst.desired_instance(params(state="stopped")))
     assert (ops(actions), predicted["state"]) == (["StopInstances"], "stopped")
-    actions, _ = inst.plan_update(current(state="stopped"), desired)
+    actions, _unused = inst.plan_update(current(state="stopped"), desired)
     assert ops(actions) == ["StartInstances"]
-    actions, _ = inst.plan_update(current(), inst.desired_instance(params(state="absent")))
+    actions, _unused = inst.plan_update(current(), inst.desired_instance(params(state="absent")))
     assert ops(actions) == ["TerminateInstances"]
 
 
@@ -124,7 +124,7 @@ def test_tags_keep_name():
 
 def test_drift_is_warned_not_changed():
     desired = inst.desired_instance(params(instance_type="m5.large"))
-    actions, _ = inst.plan_update(current(), desired)
+    actions, _unused = inst.plan_update(current(), desired)
     assert actions == []
     assert inst.drift_warnings(current(), desired) == [
         "instance_type is 't3.micro', not 'm5.large'; it is not changed in place"

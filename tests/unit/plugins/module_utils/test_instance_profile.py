@@ -41,7 +41,7 @@ def test_role_membership_decisions(current, wanted, expected_ops, expected_roles
 
 
 def test_swap_removes_before_adding():
-    actions, _ = ip.plan_roles("p", ["old"], "new")
+    actions, _unused = ip.plan_roles("p", ["old"], "new")
     assert [a.args["role"] for a in actions] == ["old", "new"]
 
 

@@ -1,5 +1,7 @@
 """Policy documents: loading, the normalizer and comparison, sizes and validation."""
 
+from __future__ import annotations
+
 import copy
 import json
 import random
@@ -984,7 +986,7 @@ REWRITES: list[Rewrite] = [*DISPLAY_REWRITES, account_rewrite(PARTITIONS)]
 
 
 def rewrite(doc: dict, rewrites: list[Rewrite], rnd: random.Random, steps: int) -> dict:
-    for _ in range(steps):
+    for _unused in range(steps):
         doc = rnd.choice(rewrites)(doc, rnd)
     return doc
 
@@ -1111,7 +1113,7 @@ def test_generated_policies_are_valid(kind_doc, rnd):
 @settings(max_examples=500, deadline=None)
 @given(policies(), st.randoms(use_true_random=False), st.integers(1, 8), FORMS, FORMS)
 def test_rewrites_are_equivalent(kind_doc, rnd, steps, form_a, form_b):
-    _, doc = kind_doc
+    _unused, doc = kind_doc
     rewritten = rewrite(doc, REWRITES, rnd, steps)
     assert policies_equivalent(as_input(doc, form_a), as_input(rewritten, form_b))
     assert policies_equivalent(as_input(rewritten, form_a), as_input(doc, form_b))
@@ -1120,7 +1122,7 @@ def test_rewrites_are_equivalent(kind_doc, rnd, steps, form_a, form_b):
 @settings(max_examples=300, deadline=None)
 @given(policies(), st.randoms(use_true_random=False), st.integers(1, 8))
 def test_display_rewrites_normalize_equal(kind_doc, rnd, steps):
-    _, doc = kind_doc
+    _unused, doc = kind_doc
     rewritten = rewrite(doc, DISPLAY_REWRITES, rnd, steps)
     assert normalize_policy(rewritten) == normalize_policy(doc)
     assert pretty_policy(rewritten) == pretty_policy(doc)
@@ -1129,7 +1131,7 @@ def test_display_rewrites_normalize_equal(kind_doc, rnd, steps):
 @settings(max_examples=500, deadline=None)
 @given(policies(), st.randoms(use_true_random=False), st.sampled_from(EDITS), st.integers(0, 4), FORMS)
 def test_edits_are_not_equivalent(kind_doc, rnd, edit, steps, form):
-    _, doc = kind_doc
+    _unused, doc = kind_doc
     edited = rewrite(edit(doc, rnd), REWRITES, rnd, steps)
     assert not policies_equivalent(doc, as_input(edited, form))
     assert not policies_equivalent(edited, doc)
@@ -1138,7 +1140,7 @@ def test_edits_are_not_equivalent(kind_doc, rnd, edit, steps, form):
 @settings(max_examples=300, deadline=None)
 @given(policies(), st.randoms(use_true_random=False), st.integers(0, 8))
 def test_normalize_is_idempotent_and_equivalent(kind_doc, rnd, steps):
-    _, doc = kind_doc
+    _unused, doc = kind_doc
     doc = rewrite(doc, REWRITES, rnd, steps)
     once = normalize_policy(doc)
     assert normalize_policy(once) == once
@@ -1149,6 +1151,6 @@ def test_normalize_is_idempotent_and_equivalent(kind_doc, rnd, steps):
 @settings(max_examples=200, deadline=None)
 @given(policies(), st.randoms(use_true_random=False))
 def test_size_ignores_layout(kind_doc, rnd):
-    _, doc = kind_doc
+    _unused, doc = kind_doc
     shuffled = shuffle_keys(doc, rnd)
     assert policy_size(json.loads(json.dumps(shuffled, indent=3))) == policy_size(doc)

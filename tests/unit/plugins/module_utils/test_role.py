@@ -88,7 +88,9 @@ def test_tags_purge_and_no_purge():
 
 def test_omitted_options_leave_things_alone():
     desired = _role.desired_role(params(assume_role_policy=None, tags=None))
-    actions, _ = _role.plan_update(current_view(description="d", max_session_duration=7200), desired, None)
+    actions, _unused = _role.plan_update(
+        current_view(description="d", max_session_duration=7200), desired, None
+    )
     assert actions == []
 
 

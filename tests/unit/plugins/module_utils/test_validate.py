@@ -1,5 +1,7 @@
 """Names, paths, ARNs, descriptions, tags and limits: each rule accepted and rejected."""
 
+from __future__ import annotations
+
 import re
 
 import pytest
