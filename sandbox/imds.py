@@ -698,17 +698,23 @@ def _write_port_file(path: Path, port: int) -> None:
     os.replace(staging, path)  # readers never see a partial file
 
 
-def _wait_for_stop(parent: int | None) -> None:
-    """Until SIGTERM or SIGINT, or until ``parent`` (when given) is no longer our parent."""
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def _wait_for_stop(stop: threading.Event, parent: int | None) -> None:
+    """Until SIGTERM or SIGINT, or until ``parent`` (when given) is no longer our parent."""
     while not stop.wait(0.2):
         if parent is not None and os.getppid() != parent:
             return
 
 
 def serve(server: ImdsHttpServer, args: argparse.Namespace, parent: int | None) -> None:
+    # Handlers first: a SIGTERM sent as soon as the port file appears must still stop us cleanly.
+    stop = _stop_on_signals()
     worker = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="imds", daemon=True
     )
@@ -717,7 +723,7 @@ def serve(server: ImdsHttpServer, args: argparse.Namespace, parent: int | None) 
         if args.port_file:
             _write_port_file(args.port_file, server.server_port)
         LOG.info(f"listening on http://{args.host}:{server.server_port}/ for {args.instance_id}")
-        _wait_for_stop(parent)
+        _wait_for_stop(stop, parent)
     finally:
         server.shutdown()
         server.server_close()
