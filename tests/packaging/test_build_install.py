@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,28 @@ def test_installed_modules_have_documentation(installed: Installed) -> None:
     assert all(entry["doc"]["short_description"] for entry in documented.values())
 
 
-def test_playbook_runs_against_installed_copy(installed: Installed) -> None:
+@pytest.fixture(scope="module")
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The recording moto server, so the installed modules make real API calls."""
+    sys.path.insert(0, str(REPO / "sandbox"))
+    from launcher import start_service
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet"]
+    service = start_service("aws", argv, tmp_path_factory.mktemp("aws"), env)
+    try:
+        yield service.url
+    finally:
+        service.stop()
+
+
+def test_playbook_runs_against_installed_copy(installed: Installed, aws_endpoint: str) -> None:
+    env = {key: value for key, value in installed.env.items() if not key.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY="packaging-test-secret")
+    env.update(
+        AWS_CONFIG_FILE=str(installed.workdir / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(installed.workdir / "none"),
+    )
     result = run(
         [
             str(BIN / "ansible-playbook"),
@@ -165,8 +187,11 @@ def test_playbook_runs_against_installed_copy(installed: Installed) -> None:
             str(PLAYBOOK),
             "-e",
             f"packaging_collections_path={installed.collections_path}",
+            "-e",
+            f"packaging_endpoint={aws_endpoint}",
         ],
-        installed.env,
+        env,
         installed.workdir,
     )
     assert "failed=0" in result.stdout
+    assert "changed=1" in result.stdout  # the role was created once, then left alone
