@@ -725,6 +725,10 @@ def serve(server: ImdsHttpServer, args: argparse.Namespace, parent: int | None) 
         LOG.info(f"listening on http://{args.host}:{server.server_port}/ for {args.instance_id}")
         _wait_for_stop(stop, parent)
     finally:
+        # Stopping already: a repeated SIGTERM must not kill us half-way (Python puts the default
+        # handlers back while it finalizes, but leaves ignored signals ignored).
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
         server.shutdown()
         server.server_close()
         worker.join(timeout=5)
