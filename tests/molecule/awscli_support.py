@@ -1,0 +1,206 @@
+"""Helpers for tests/molecule/test_awscli_role.py: environments, runs, a fake AWS CLI v2 bundle.
+
+Everything stays on this host: the fake bundle is served from 127.0.0.1, and every run gets a
+temporary HOME so that nothing can read or write the real ~/.aws.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pwd
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROLE_DIR = REPO / "roles" / "awscli"
+PLAYBOOK = Path(__file__).resolve().parent / "awscli_playbook.yml"
+COLLECTIONS_PATH = REPO / ".build" / "collections"
+# The tools of the interpreter running pytest, whichever virtualenv that is.
+BIN_DIR = Path(sys.executable).parent
+RUN_TIMEOUT = 300.0
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+                    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Result:
+    rc: int
+    output: str
+    seconds: float
+
+    def recap(self) -> dict[str, int]:
+        """The counters of the last PLAY RECAP line."""
+        matches = list(_RECAP.finditer(self.output))
+        assert matches, f"no PLAY RECAP in the output:\n{self.output}"
+        return {key: int(value) for key, value in matches[-1].groupdict().items() if key != "host"}
+
+    def task_status(self, name: str) -> str:
+        """ok, changed, skipping, fatal... of the first run of the role task called ``name``."""
+        match = re.search(rf"TASK \[keyless\.aws\.awscli : {re.escape(name)}\][^\n]*\n(\w+)", self.output)
+        assert match, f"task {name!r} not in the output:\n{self.output}"
+        return match.group(1).rstrip(":")
+
+    def __str__(self) -> str:
+        return f"rc={self.rc} after {self.seconds:.1f} s\n{self.output}"
+
+
+def real_home() -> Path:
+    """The home directory of the user running the tests, whatever HOME says."""
+    return Path(pwd.getpwuid(os.getuid()).pw_dir)
+
+
+def tree_state(path: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under ``path`` (and ``path`` itself) with its mtime and size: {} if absent."""
+    if not path.exists():
+        return {}
+    entries = [path, *sorted(path.rglob("*"))]
+    return {str(entry): (entry.lstat().st_mtime_ns, entry.lstat().st_size) for entry in entries}
+
+
+def isolated_env(workdir: Path) -> dict[str, str]:
+    """The environment of every run: the tools of this interpreter first, a temporary HOME."""
+    home, tmp = workdir / "home", workdir / "tmp"
+    home.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("ANSIBLE_", "AWS_", "MOLECULE_"))}
+    env.update({
+        "PATH": f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}",
+        "HOME": str(home),
+        # The role's temporary directories land here, where a test can see they were removed.
+        "TMPDIR": str(tmp),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        # The pip method downloads awscli once per scenario run: keep the wheels between runs,
+        # outside the temporary HOME and the real one.
+        "PIP_CACHE_DIR": str(REPO / ".build" / "cache" / "pip"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    })
+    # pip still reads the user's own configuration (an index mirror, for instance).
+    for candidate in (real_home() / ".config" / "pip" / "pip.conf", real_home() / ".pip" / "pip.conf"):
+        if "PIP_CONFIG_FILE" not in env and candidate.is_file():
+            env["PIP_CONFIG_FILE"] = str(candidate)
+    return env
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path = REPO,
+        timeout: float = RUN_TIMEOUT) -> Result:
+    """Run ``command`` in a session of its own (a timeout kills its children too)."""
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    text = _ANSI.sub("", output.decode(errors="replace"))
+    return Result(process.returncode, text, time.monotonic() - start)
+
+
+def playbook(workdir: Path, *args: str, **extra_vars: str) -> Result:
+    """tests/molecule/awscli_playbook.yml on localhost, with the role's variables as extra vars."""
+    command = [str(BIN_DIR / "ansible-playbook"), "-i", "localhost,", str(PLAYBOOK),
+               "-e", f"ansible_python_interpreter={sys.executable}", *args]
+    for key, value in extra_vars.items():
+        command += ["-e", f"{key}={value}"]
+    return run(command, isolated_env(workdir))
+
+
+# --- the fake AWS CLI v2 bundle ---------------------------------------------------------------
+
+# What AWS's installer does, reduced to what the role relies on: -i/-b/--update, the
+# v2/<version> tree with a v2/current link, and the `aws` link in the bin directory.
+_INSTALL_SCRIPT = """\
+#!/bin/sh
+set -eu
+install_dir=/usr/local/aws-cli
+bin_dir=/usr/local/bin
+update=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -i|--install-dir) install_dir=$2; shift 2 ;;
+    -b|--bin-dir) bin_dir=$2; shift 2 ;;
+    -u|--update) update=yes; shift ;;
+    *) echo "install: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+if [ -e "$install_dir/v2/current" ] && [ "$update" = no ]; then
+  echo "Found preexisting AWS CLI installation: $install_dir/v2/current. Rerun with --update." >&2
+  exit 1
+fi
+mkdir -p "$install_dir/v2/{version}/bin" "$bin_dir"
+printf '#!/bin/sh\\necho "aws-cli/{version} Python/3 Linux/x"\\n' > "$install_dir/v2/{version}/bin/aws"
+chmod 755 "$install_dir/v2/{version}/bin/aws"
+ln -sfn "$install_dir/v2/{version}" "$install_dir/v2/current"
+ln -sfn "$install_dir/v2/current/bin/aws" "$bin_dir/aws"
+echo "You can now run: $bin_dir/aws --version"
+"""
+
+
+def make_bundle(directory: Path, version: str) -> tuple[str, str]:
+    """A zip laid out like AWS's (``aws/install``); returns its file name and sha256."""
+    name = f"awscli-exe-linux-x86_64-{version}.zip"
+    path = directory / name
+    with zipfile.ZipFile(path, "w") as archive:
+        folder = zipfile.ZipInfo("aws/")
+        folder.external_attr = (stat.S_IFDIR | 0o755) << 16
+        archive.writestr(folder, "")
+        script = zipfile.ZipInfo("aws/install")
+        script.external_attr = (stat.S_IFREG | 0o755) << 16
+        archive.writestr(script, _INSTALL_SCRIPT.replace("{version}", version))
+    return name, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def http_server(directory: Path, timeout: float = 10.0) -> Iterator[str]:
+    """``python -m http.server`` on a free loopback port; yields its base URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(directory),
+         str(port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"http.server did not listen on 127.0.0.1:{port}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
