@@ -276,6 +276,16 @@ class ControlPlane:
                     return replace(instance, profile_arn=self._associated_profile(instance_id))
         return None
 
+    def instance_named(self, name: str) -> Instance | None:
+        """The live instance whose Name tag is ``name`` (the sandbox starts before it exists)."""
+        filters = [
+            {"Name": "tag:Name", "Values": [name]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+        reservations = self._ec2.describe_instances(Filters=filters)["Reservations"]
+        ids = sorted(data["InstanceId"] for reservation in reservations for data in reservation["Instances"])
+        return self.instance(ids[0]) if ids else None
+
     def _associated_profile(self, instance_id: str) -> str | None:
         """The profile ARN from the association API, which both AWS and moto keep current.
 
@@ -377,7 +387,7 @@ def _listing(directory: str, paths: list[str]) -> list[str]:
     for path in paths:
         if not path.startswith(prefix) or path == prefix:
             continue
-        head, slash, _ = path[len(prefix) :].partition("/")
+        head, slash, _rest = path[len(prefix) :].partition("/")
         entry = f"{head}{slash}"
         if entry not in entries:
             entries.append(entry)
@@ -386,10 +396,11 @@ def _listing(directory: str, paths: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Settings:
-    instance_id: str
+    instance_id: str | None
     region: str
     session_duration: int
     refresh_margin: float
+    instance_name: str | None = None
 
 
 class Imds:
@@ -408,8 +419,13 @@ class Imds:
         with self._instance_lock:
             now = time.monotonic()
             if self._instance is None or now - self._instance[0] > INSTANCE_CACHE_SECONDS:
-                self._instance = (now, self._plane.instance(self._settings.instance_id))
+                self._instance = (now, self._lookup())
             return self._instance[1]
+
+    def _lookup(self) -> Instance | None:
+        if self._settings.instance_id:
+            return self._plane.instance(self._settings.instance_id)
+        return self._plane.instance_named(self._settings.instance_name or "")
 
     def handle(self, method: str, path: str, headers: Message) -> Response:
         instance = self.instance()
@@ -546,7 +562,7 @@ class Imds:
     def _assume(self, issued_for: tuple[str, str, str], session_name: str) -> Grant:
         issued = datetime.now(UTC)
         data = self._plane.assume_role(issued_for[1], session_name, self._settings.session_duration)
-        LOG.info(f"assumed {issued_for[1]} for {session_name} until {iso_time(data['Expiration'])}")
+        LOG.info("assumed %s for %s until %s", issued_for[1], session_name, iso_time(data["Expiration"]))
         return Grant(
             issued_for=issued_for,
             access_key_id=data["AccessKeyId"],
@@ -585,11 +601,11 @@ class ImdsRequestHandler(BaseHTTPRequestHandler):
         try:
             response = self.server.imds.handle(method, path, self.headers)
         except Exception as error:  # an unreachable or failing AWS endpoint
-            LOG.error(f"{method} {path}: {type(error).__name__}: {error}")
+            LOG.error("%s %s: %s: %s", method, path, type(error).__name__, error)
             response = Response(500, "Internal Server Error")
         self._send(response)
         # Never the headers (they carry tokens) nor the query string; the path holds no secret.
-        LOG.info(f"{self.client_address[0]} {method} {path} {response.status}")
+        LOG.info("%s %s %s %s", self.client_address[0], method, path, response.status)
 
     def _send(self, response: Response) -> None:
         body = response.body.encode()
@@ -639,7 +655,12 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instance-id", required=True, help="the instance this service describes")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--instance-id", help="the instance this service describes")
+    which.add_argument(
+        "--instance-name",
+        help="or: the live instance with this Name tag, looked up on each request (cached 1 s)",
+    )
     parser.add_argument(
         "--aws-endpoint", required=True, type=_loopback_url, help="loopback URL of the AWS stand-in (moto)"
     )
@@ -722,7 +743,12 @@ def serve(server: ImdsHttpServer, args: argparse.Namespace, parent: int | None) 
     try:
         if args.port_file:
             _write_port_file(args.port_file, server.server_port)
-        LOG.info(f"listening on http://{args.host}:{server.server_port}/ for {args.instance_id}")
+        LOG.info(
+            "listening on http://%s:%s/ for %s",
+            args.host,
+            server.server_port,
+            args.instance_id or args.instance_name,
+        )
         _wait_for_stop(stop, parent)
     finally:
         # Stopping already: a repeated SIGTERM must not kill us half-way (Python puts the default
@@ -752,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
     plane = ControlPlane(args.aws_endpoint, args.region, _own_credentials(os.environ), toggle)
     settings = Settings(
         instance_id=args.instance_id,
+        instance_name=args.instance_name,
         region=args.region,
         session_duration=args.session_duration,
         refresh_margin=args.refresh_margin,

@@ -21,6 +21,7 @@ from harness import AwsServer
 from imds_helpers import (
     ACCOUNT_ID,
     CREDENTIALS_PATH,
+    IMDS_SCRIPT,
     TTL_HEADER,
     Imds,
     Sandbox,
@@ -370,6 +371,7 @@ def test_exits_with_its_parent(instance: Instance, aws: AwsServer, tmp_path: Pat
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     pid = int(launcher.stdout)
     deadline = time.monotonic() + 5
@@ -402,3 +404,24 @@ def test_own_keys_come_from_the_environment_only() -> None:
         emulator._own_credentials({"AWS_SECRET_ACCESS_KEY": "secret"})
     keys = emulator._own_credentials({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"})
     assert keys == {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "secret"}
+
+
+def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: AwsServer, tmp_path: Path) -> None:
+    # The demo sandbox starts the emulator before site.yml launches the instance.
+    sys.path.insert(0, str(IMDS_SCRIPT.parent))
+    from launcher import start_service
+
+    argv = [sys.executable, str(IMDS_SCRIPT), "--instance-name", "named-box", "--aws-endpoint", aws.endpoint]
+    service = start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env())
+    try:
+        imds = Imds(process=service.process, port=service.port, log=service.log)
+        assert imds.get("latest/meta-data/instance-id").status == 404  # no instance yet
+        instance = make_instance(sandbox)
+        sandbox.client("ec2").create_tags(
+            Resources=[instance.instance_id], Tags=[{"Key": "Name", "Value": "named-box"}]
+        )
+        time.sleep(1.1)  # past the emulator's 1 s instance cache
+        answer = imds.get("latest/meta-data/instance-id", imds.token())
+        assert (answer.status, answer.body) == (200, instance.instance_id)
+    finally:
+        service.stop()
