@@ -415,13 +415,13 @@ def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: AwsServer,
     service = start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env())
     try:
         imds = Imds(process=service.process, port=service.port, log=service.log)
-        assert imds.get("latest/meta-data/instance-id").status == 404  # no instance yet
+        assert imds.get("/latest/meta-data/instance-id").status == 404  # no instance yet
         instance = make_instance(sandbox)
         sandbox.client("ec2").create_tags(
             Resources=[instance.instance_id], Tags=[{"Key": "Name", "Value": "named-box"}]
         )
         time.sleep(1.1)  # past the emulator's 1 s instance cache
-        answer = imds.get("latest/meta-data/instance-id", imds.token())
+        answer = imds.get("/latest/meta-data/instance-id", imds.token())
         assert (answer.status, answer.body) == (200, instance.instance_id)
     finally:
         service.stop()
