@@ -35,17 +35,18 @@ TEST_ENV := $(ANSIBLE_ENV) HYPOTHESIS_STORAGE_DIRECTORY=$(BUILD)/hypothesis
 UNIT_ARGS ?= -n 2
 INTEGRATION_ARGS ?= -n 2
 
-.PHONY: help venv venv-py312 link lint sanity unit integration packaging \
+.PHONY: help venv venv-py312 link lint sanity unit integration e2e packaging \
 	molecule unit-py312 integration-py312 sanity-py312 test demo lock clean
 
 help:
-	@echo "make test         every check: lint sanity unit integration molecule packaging (3.11), unit integration (3.12)"
+	@echo "make test         every check: lint sanity unit integration molecule e2e packaging (3.11), unit integration (3.12)"
 	@echo "make venv         .venv from $(REQ311) (venv-py312: .venv-py312 from $(REQ312))"
 	@echo "make lint         ruff check, ansible-lint (production profile), antsibull-changelog lint"
 	@echo "make sanity       ansible-test sanity --venv, every test, offline bootstrap of pip (sanity-py312: 2.21)"
 	@echo "make unit         pytest tests/unit                   (unit-py312: same on 3.12)"
 	@echo "make integration  pytest tests/integration            (integration-py312: same on 3.12)"
 	@echo "make molecule     pytest tests/molecule: role scenarios through molecule"
+	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox"
 	@echo "make packaging    build, install offline and use the collection tarball"
 	@echo "make demo         the end-to-end demo (sandbox/demo.py)"
 	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
@@ -126,6 +127,10 @@ integration: venv link
 packaging: venv
 	$(call pytest,$(VENV),tests/packaging,,packaging-py311)
 
+# The whole flow on the sandbox: site.yml, again, broken variants, teardown (one sandbox, in order).
+e2e: venv link
+	$(call pytest,$(VENV),tests/e2e,,e2e-py311)
+
 # Role scenarios driven through molecule, from pytest (tests/molecule/), on 3.11 only.
 MOLECULE_ARGS ?=
 molecule: venv link
@@ -149,7 +154,7 @@ endif
 
 # Every leg runs even when an earlier one failed, so one run reports everything; the summary
 # ends with "summary: N passed, N failed, N skipped" and the exit status is non-zero on failure.
-TEST_LEGS := lint sanity unit integration molecule packaging unit-py312 integration-py312
+TEST_LEGS := lint sanity unit integration molecule e2e packaging unit-py312 integration-py312
 test: venv $(if $(PY312),venv-py312)
 	@rm -rf $(REPORTS)
 	@results=(); rc=0; start=$$SECONDS; \

@@ -27,16 +27,12 @@ from sandbox import REPO, Sandbox
 PLAYBOOKS = REPO / "playbooks"
 
 
-def run_playbook(sandbox: Sandbox, playbook: str, vars_file: Path, verbose: bool) -> tuple[int, str]:
-    """Run one playbook, streaming its output; returns (rc, output)."""
-    command = [
-        str(Path(sandbox.python).parent / "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-e",
-        f"@{vars_file}",
-    ]
-    command += ["-v"] * verbose + [str(PLAYBOOKS / playbook)]
+def run_playbook(
+    sandbox: Sandbox, playbook: str, vars_file: Path, verbosity: int, echo: bool = True
+) -> tuple[int, str]:
+    """Run one playbook (printing its output as it comes when ``echo``); returns (rc, output)."""
+    command = [str(Path(sandbox.python).parent / "ansible-playbook"), "-e", f"@{vars_file}"]
+    command += [f"-{'v' * verbosity}"] * bool(verbosity) + [str(PLAYBOOKS / playbook)]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -50,7 +46,8 @@ def run_playbook(sandbox: Sandbox, playbook: str, vars_file: Path, verbose: bool
     assert process.stdout is not None
     for line in process.stdout:
         lines.append(line)
-        print(line, end="", flush=True)
+        if echo:
+            print(line, end="", flush=True)
     return process.wait(), "".join(lines)
 
 
@@ -74,7 +71,7 @@ def run_demo(root: Path, verbose: bool) -> int:
             ("teardown.yml: remove everything", "teardown.yml", False),
         ):
             started = step(label)
-            rc, output = run_playbook(sandbox, playbook, vars_file, verbose)
+            rc, output = run_playbook(sandbox, playbook, vars_file, int(verbose))
             timings[label.split(":", maxsplit=1)[0]] = time.monotonic() - started
             if rc != 0:
                 print(f"\nFAILED: {playbook} exited with {rc}")

@@ -1,0 +1,105 @@
+"""The whole flow as a user runs it: site.yml on the sandbox, again, broken variants, teardown.
+
+The tests run in order on one sandbox (module scope): each starts from what the one before
+left, as a user's successive runs would.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from demo import run_playbook
+from recap import play_recap
+
+from sandbox import Sandbox
+
+HOST = "keyless-logs-writer"
+
+
+def site(sandbox: Sandbox, tmp_path: Path, verbosity: int = 0, **overrides: object) -> tuple[int, str]:
+    extra = {**sandbox.extra_vars(), **overrides}
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(extra))
+    return run_playbook(sandbox, "site.yml", vars_file, verbosity, echo=False)
+
+
+def issued_credentials(sandbox: Sandbox) -> dict[str, str]:
+    """What the metadata emulator hands the instance now (the same cached grant)."""
+    assert sandbox.imds is not None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    token_request = urllib.request.Request(
+        f"{sandbox.imds.url}/latest/api/token",
+        method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"},
+    )
+    token = opener.open(token_request, timeout=10).read().decode()
+    base = f"{sandbox.imds.url}/latest/meta-data/iam/security-credentials/"
+    headers = {"X-aws-ec2-metadata-token": token}
+    role = opener.open(urllib.request.Request(base, headers=headers), timeout=10).read().decode().strip()
+    body = opener.open(urllib.request.Request(base + role, headers=headers), timeout=10).read()
+    return json.loads(body)
+
+
+def test_site_converges_and_verifies(sandbox: Sandbox, tmp_path: Path) -> None:
+    rc, output = site(sandbox, tmp_path)
+    assert rc == 0, output
+    recap = play_recap(output)
+    assert recap["localhost"]["changed"] >= 4  # role, policy, profile, instance
+    assert recap[HOST]["failed"] == 0
+    assert "assumed-role/logsbucket-role/i-" in output
+    assert "identical" in output
+
+
+def test_second_run_changes_nothing_and_leaks_no_secret_at_vvv(sandbox: Sandbox, tmp_path: Path) -> None:
+    rc, output = site(sandbox, tmp_path, verbosity=3)
+    assert rc == 0, output
+    assert all(counts["changed"] == 0 for counts in play_recap(output).values()), play_recap(output)
+    credentials = issued_credentials(sandbox)
+    secrets = [credentials["SecretAccessKey"], credentials["Token"], sandbox.admin_key[1]]
+    for secret in secrets:
+        assert secret not in output
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output or "censored" in output
+
+
+def test_untrusted_role_fails_with_the_reason(sandbox: Sandbox, tmp_path: Path) -> None:
+    rc, output = site(sandbox, tmp_path, keyless_trusted_service="lambda.amazonaws.com")
+    assert rc != 0
+    assert "the instance cannot assume the role logsbucket-role" in output
+    assert "AssumeRoleUnauthorizedAccess" in output
+
+
+def test_too_broad_policy_fails_naming_the_action(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The role is meant for put/get only, but the deployed policy grants s3:*.
+    rc, output = site(
+        sandbox,
+        tmp_path,
+        keyless_policy_actions=["s3:*"],
+        keyless_verify_expected_actions=["s3:PutObject", "s3:GetObject"],
+    )
+    assert rc != 0
+    assert "deleting the object (s3:DeleteObject) was allowed: the role is broader than asked" in output
+
+
+def test_imdsv1_is_refused(sandbox: Sandbox) -> None:
+    assert sandbox.imds is not None
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+            f"{sandbox.imds.url}/latest/meta-data/iam/security-credentials/", timeout=10
+        )
+    assert refused.value.code == 401
+
+
+def test_teardown_leaves_nothing_and_is_idempotent(sandbox: Sandbox, tmp_path: Path) -> None:
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps(sandbox.extra_vars()))
+    rc, output = run_playbook(sandbox, "teardown.yml", vars_file, 0, echo=False)
+    assert rc == 0, output
+    assert play_recap(output)["localhost"]["changed"] == 4
+    assert sandbox.leftovers() == {"roles": [], "instance_profiles": [], "instances": []}
+    rc, output = run_playbook(sandbox, "teardown.yml", vars_file, 0, echo=False)
+    assert rc == 0, output
+    assert play_recap(output)["localhost"]["changed"] == 0
