@@ -27,13 +27,13 @@ def _time_panel(axes: Any, summary: dict[str, Any]) -> None:
     for who, workload, label, colour, style in LINES:
         spreads = [per_task(summary["times"], who, workload, size) for size in sizes]
         points = [(size, value) for size, value in zip(sizes, spreads, strict=True) if value]
-        medians = [value["median"] for _, value in points]
+        medians = [value["median"] for _size, value in points]
         errors = [
-            [m - value["min"] for m, (_, value) in zip(medians, points, strict=True)],
-            [value["max"] - m for m, (_, value) in zip(medians, points, strict=True)],
+            [m - value["min"] for m, (_size, value) in zip(medians, points, strict=True)],
+            [value["max"] - m for m, (_size, value) in zip(medians, points, strict=True)],
         ]
         axes.errorbar(
-            [size for size, _ in points],
+            [size for size, _value in points],
             medians,
             yerr=errors,
             label=label,

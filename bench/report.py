@@ -180,7 +180,7 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
-    lines = [f"| {' | '.join(head)} |", f"|{'|'.join('---' for _ in head)}|"]
+    lines = [f"| {' | '.join(head)} |", f"|{'|'.join('---' for _column in head)}|"]
     return lines + [f"| {' | '.join(row)} |" for row in rows]
 
 
