@@ -36,7 +36,7 @@ UNIT_ARGS ?= -n 2
 INTEGRATION_ARGS ?= -n 2
 
 .PHONY: help venv venv-py312 link lint sanity unit integration e2e packaging \
-	molecule unit-py312 integration-py312 sanity-py312 test demo lock clean
+	molecule unit-py312 integration-py312 sanity-py312 test demo bench lock clean
 
 help:
 	@echo "make test         every check: lint sanity unit integration molecule e2e packaging (3.11), unit integration (3.12)"
@@ -49,6 +49,7 @@ help:
 	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox"
 	@echo "make packaging    build, install offline and use the collection tarball"
 	@echo "make demo         the end-to-end demo (sandbox/demo.py)"
+	@echo "make bench        keyless.aws vs amazon.aws: API calls and time per task (bench/run.py)"
 	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
 	@echo "make clean        remove venvs, .build and test output"
 	@echo "3.12 interpreter: $(if $(PY312),$(PY312),none found: the 3.12 legs are skipped)"
@@ -173,6 +174,12 @@ test: venv $(if $(PY312),venv-py312)
 demo: venv link
 	@[ -f sandbox/demo.py ] || { echo "error: sandbox/demo.py does not exist yet: there is no demo to run" >&2; exit 1; }
 	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py
+
+# The benchmark against amazon.aws (bench/README.md); matplotlib only for its chart.
+BENCH_ARGS ?=
+bench: venv link
+	$(VENV)/bin/$(PIP_INSTALL) -r requirements/bench.txt
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lock:
 	hack/lock_requirements.sh $(PY311) 'ansible-core>=2.19,<2.20' $(REQ311)
