@@ -16,6 +16,10 @@ ROLE_INFO_OPTIONS: dict[str, dict[str, Any]] = {
     "path_prefix": {"type": "str", "aliases": ["path"]},
 }
 
+# Argument spec checks beyond the options themselves. The module passes them to AnsibleModule and
+# the controller-side fast path to ArgumentSpecValidator, so both reject the same input alike.
+ROLE_INFO_SPEC_EXTRAS: dict[str, Any] = {"mutually_exclusive": [("name", "path_prefix")]}
+
 
 def validate_info_params(params: Mapping[str, Any]) -> None:
     if params.get("name") and params.get("path_prefix"):

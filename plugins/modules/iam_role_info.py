@@ -88,13 +88,17 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
 from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
-from ansible_collections.keyless.aws.plugins.module_utils._role_info import ROLE_INFO_OPTIONS, run
+from ansible_collections.keyless.aws.plugins.module_utils._role_info import (
+    ROLE_INFO_OPTIONS,
+    ROLE_INFO_SPEC_EXTRAS,
+    run,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=aws_argument_spec(**ROLE_INFO_OPTIONS),
-        mutually_exclusive=[("name", "path_prefix")],
+        **ROLE_INFO_SPEC_EXTRAS,
         supports_check_mode=True,
     )
     try:
