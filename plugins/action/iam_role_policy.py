@@ -1,0 +1,12 @@
+# Copyright: keyless.aws contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keyless.aws.iam_role_policy in the controller process when that is where it would run (fast path)."""
+
+from __future__ import annotations
+
+from ansible_collections.keyless.aws.plugins.module_utils._role_policy import ROLE_POLICY_OPTIONS, run
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+
+
+class ActionModule(FastPathAction):
+    behaviour = ModuleBehaviour(ROLE_POLICY_OPTIONS, run)
