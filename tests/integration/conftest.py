@@ -4,7 +4,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from harness import AwsServer, PlaybookRunner, start_server
+from harness import EXECUTION_PATHS, AwsServer, PlaybookRunner, start_server
+
+# Test modules whose every playbook test runs twice, once per execution path, since what they
+# assert is module behaviour. Elsewhere, mark a test with @pytest.mark.both_paths to opt in.
+BOTH_PATHS_MODULES = frozenset({"test_iam_modules"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_paths: run the test once per execution path (fast, module)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``execution_path`` for the tests that must give the same result both ways."""
+    if "run_playbook" not in metafunc.fixturenames:
+        return
+    if metafunc.module.__name__ in BOTH_PATHS_MODULES or metafunc.definition.get_closest_marker("both_paths"):
+        metafunc.parametrize("execution_path", EXECUTION_PATHS)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +41,12 @@ def aws(aws_server: AwsServer) -> AwsServer:
 
 
 @pytest.fixture
-def run_playbook(aws: AwsServer, tmp_path) -> PlaybookRunner:
+def execution_path() -> str | None:
+    """How keyless.aws modules run: None (the default, fast) unless parametrized as above."""
+    return None
+
+
+@pytest.fixture
+def run_playbook(aws: AwsServer, tmp_path, execution_path: str | None) -> PlaybookRunner:
     """``run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None)``."""
-    return PlaybookRunner(endpoint=aws.endpoint, workdir=tmp_path / "ansible")
+    return PlaybookRunner(endpoint=aws.endpoint, workdir=tmp_path / "ansible", path=execution_path)

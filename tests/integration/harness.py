@@ -29,6 +29,11 @@ REGION = "us-east-1"
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
+# How keyless.aws modules run (their action plugins read this on the controller): "fast" runs
+# them in the controller process, "module" as ordinary modules. None keeps the default (fast).
+FAST_PATH_ENV = "KEYLESS_AWS_FAST_PATH"
+EXECUTION_PATHS = ("fast", "module")
+
 SERVER_START_TIMEOUT = 20.0
 SERVER_STOP_TIMEOUT = 5.0
 PLAYBOOK_TIMEOUT = 300.0
@@ -141,7 +146,7 @@ def playbook_env(workdir: Path, overrides: dict[str, str] | None = None) -> dict
     for path in (home, workdir / "ansible-local", workdir / "ansible-remote"):
         path.mkdir(parents=True, exist_ok=True)
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AWS_", "ANSIBLE_", "BOTO_"))}
+           if not key.startswith(("AWS_", "ANSIBLE_", "BOTO_", "KEYLESS_AWS_"))}
     env.update({
         "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{env.get('PATH', '')}",
         "HOME": str(home),
@@ -165,6 +170,15 @@ def playbook_env(workdir: Path, overrides: dict[str, str] | None = None) -> dict
     })
     env.update(overrides or {})
     return env
+
+
+def execution_path_env(path: str | None) -> dict[str, str]:
+    """The controller environment that selects an execution path (empty for the default)."""
+    if path is None:
+        return {}
+    if path not in EXECUTION_PATHS:
+        raise ValueError(f"execution path must be one of {EXECUTION_PATHS}, not {path!r}")
+    return {FAST_PATH_ENV: "1" if path == "fast" else "0"}
 
 
 def base_extra_vars(endpoint: str) -> dict[str, Any]:
@@ -193,11 +207,15 @@ def _run(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> 
 
 @dataclass
 class PlaybookRunner:
-    """``run_playbook(...)``: ``ansible-playbook`` against one endpoint, in one work dir."""
+    """``run_playbook(...)``: ``ansible-playbook`` against one endpoint, in one work dir.
+
+    ``path`` ("fast", "module" or None) picks how keyless.aws modules run; ``env`` overrides it.
+    """
 
     endpoint: str
     workdir: Path
     timeout: float = PLAYBOOK_TIMEOUT
+    path: str | None = None
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def __call__(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
@@ -210,4 +228,5 @@ class PlaybookRunner:
         command += ["--check"] * check + ["--diff"] * diff
         command += [f"-{'v' * verbosity}"] if verbosity else []
         command.append(str(Path(playbook).resolve()))
-        return _run(command, playbook_env(self.workdir, env), run_dir, self.timeout)
+        overrides = {**execution_path_env(self.path), **(env or {})}
+        return _run(command, playbook_env(self.workdir, overrides), run_dir, self.timeout)
