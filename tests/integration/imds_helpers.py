@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY, SERVER_STOP_TIMEOUT, _stop_process
+from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY, _stop_process
 
 IMDS_SCRIPT = SANDBOX / "imds.py"
 IMDS_START_TIMEOUT = 15.0
+# Generous: on a loaded 2-core machine a shutdown can take seconds, and the tests assert that
+# every emulator exits cleanly (0), which a SIGKILL after a short wait would turn into a flake.
+IMDS_STOP_TIMEOUT = 20.0
 ACCOUNT_ID = "123456789012"  # moto's default account
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -93,7 +96,7 @@ class Imds:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        _stop_process(self.process, SERVER_STOP_TIMEOUT)
+        _stop_process(self.process, IMDS_STOP_TIMEOUT)
 
 
 def wait_for_port(process: subprocess.Popen[bytes], port_file: Path, log: Path) -> int:
@@ -140,7 +143,7 @@ def start_imds(
     try:
         port = wait_for_port(process, port_file, log)
     except BaseException:
-        _stop_process(process, SERVER_STOP_TIMEOUT)
+        _stop_process(process, IMDS_STOP_TIMEOUT)
         raise
     return Imds(process=process, port=port, log=log)
 
