@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -180,6 +181,11 @@ def test_a_different_aws_data_path_gets_its_own_models(monkeypatch):
     assert _fast_path.SERVICE_MODELS.loader() is None
     session = _fast_path.ControllerClients({"region": "us-east-1"})._get_session()
     assert session._session.get_component("data_loader") is not None
+
+
+def test_warming_leaves_what_workers_inherit_alone_for_the_collector():
+    _fast_path.SERVICE_MODELS.warm(("iam",))
+    assert gc.get_freeze_count() > 0
 
 
 def test_warming_never_fails_an_import(monkeypatch):
