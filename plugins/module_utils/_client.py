@@ -130,9 +130,9 @@ class Clients:
         return self._params.get("region") or self._get_session().region_name
 
     def _make(self, service: str) -> Any:
+        session = self._get_session()  # first: it reports a missing boto3 clearly
         from botocore.config import Config
 
-        session = self._get_session()
         region = self.region
         if region is None and service in ("iam", "sts"):
             region = IAM_DEFAULT_REGION

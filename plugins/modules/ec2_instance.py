@@ -189,6 +189,9 @@ def main() -> None:
         result = invoke(run, module.params, module.check_mode, module._diff)
     except KeylessAwsError as err:
         module.fail_json(**failure(err))
+    # ansible-core 2.19+ deprecates warnings passed to exit_json: hand them to warn().
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**result)
 
 
