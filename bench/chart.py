@@ -1,4 +1,4 @@
-"""chart.png: no-op time per task against N, and AWS calls per triple by workload.
+"""chart.png: no-op time per task and per run against N, and AWS calls per triple by workload.
 
 matplotlib is optional (requirements/bench.txt): without it the chart is skipped with a note.
 """
@@ -10,15 +10,16 @@ from typing import Any
 
 from measure import is_mutating
 from report import per_task
-from workloads import AMAZON, AWS_WORKLOADS, COLLECTIONS, KEYLESS
+from workloads import AMAZON, AWS_WORKLOADS, KEYLESS, KEYLESS_MODULE
 
 LINES = (  # (subject, workload in the summary, label, colour, line style)
     (KEYLESS, "noop", "keyless.aws no-op", "#1b7837", "-"),
+    (KEYLESS_MODULE, "noop", "keyless.aws no-op, module path", "#7fbf7b", "-."),
     (AMAZON, "noop", "amazon.aws no-op", "#c51b7d", "-"),
     ("ping", "floor", "ansible.builtin.ping floor", "#555555", "--"),
     ("set_fact", "floor", "ansible.builtin.set_fact floor", "#999999", ":"),
 )
-COLOURS = {KEYLESS: "#1b7837", AMAZON: "#c51b7d"}
+COLOURS = {KEYLESS: "#1b7837", KEYLESS_MODULE: "#7fbf7b", AMAZON: "#c51b7d"}
 TITLES = {"create": "create", "noop": "no-op", "change": "one change"}
 
 
@@ -43,20 +44,38 @@ def _time_panel(axes: Any, summary: dict[str, Any]) -> None:
             capsize=3,
         )
     axes.set_xscale("log")
+    axes.set_yscale("log")
     axes.set_xticks(sizes, [str(size) for size in sizes])
     axes.minorticks_off()
+    axes.set_xlabel("N (triples; 3N tasks)")
+    axes.set_ylabel("wall time per task (ms, log scale)")
+    axes.set_title("No-op: time per task (median, fastest-slowest)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="x-small")
+
+
+def _growth_panel(axes: Any, summary: dict[str, Any]) -> None:
+    """The whole no-op run's net wall time against N: linear growth is a straight line."""
+    sizes = summary["sizes"]
+    for who, workload, label, colour, style in LINES:
+        spreads = [per_task(summary["times"], who, workload, size, "net_s") for size in sizes]
+        points = [(size, value["median"]) for size, value in zip(sizes, spreads, strict=True) if value]
+        if points:
+            axes.plot(*zip(*points, strict=True), label=label, color=colour, linestyle=style, marker="o")
+    axes.set_xticks(sizes, [str(size) for size in sizes])
     axes.set_ylim(bottom=0)
     axes.set_xlabel("N (triples; 3N tasks)")
-    axes.set_ylabel("net wall time per task (ms)")
-    axes.set_title("No-op converge: time per task (median, min-max)")
+    axes.set_ylabel("net wall time of the run (s)")
+    axes.set_title("No-op: whole run against N")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
 
 
 def _calls_panel(axes: Any, summary: dict[str, Any]) -> None:
     """Grouped bars, one pair per workload; the hatched part is the mutating calls."""
-    per_triple, width = summary["calls_per_triple"], 0.38
-    for offset, who in zip((-width / 2, width / 2), COLLECTIONS, strict=True):
+    per_triple, subjects = summary["calls_per_triple"], summary["subjects"]
+    width = 0.8 / len(subjects)
+    offsets = [width * (index - (len(subjects) - 1) / 2) for index in range(len(subjects))]
+    for offset, who in zip(offsets, subjects, strict=True):
         counts = [per_triple[who][workload] for workload in AWS_WORKLOADS]
         totals = [sum(count.values()) for count in counts]
         writes = [sum(n for op, n in count.items() if is_mutating(op.split(":", 1)[1])) for count in counts]
@@ -77,7 +96,7 @@ def _calls_panel(axes: Any, summary: dict[str, Any]) -> None:
     axes.set_title(f"AWS calls per triple (N = {summary['calls_per_triple_size']})")
     axes.margins(y=0.15)
     axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="x-small")
 
 
 def draw(summary: dict[str, Any], path: Path) -> bool:
@@ -93,8 +112,9 @@ def draw(summary: dict[str, Any], path: Path) -> bool:
             "Install it with: pip install -r requirements/bench.txt"
         )
         return False
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=100)
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.4), dpi=100)
     _time_panel(left, summary)
+    _growth_panel(middle, summary)
     _calls_panel(right, summary)
     figure.suptitle("keyless.aws vs amazon.aws on the recording moto server", fontsize="medium")
     figure.tight_layout()

@@ -6,6 +6,7 @@ log just before the run and a read just after it, the same way for both collecti
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -21,6 +22,7 @@ import awscalls  # noqa: E402
 from recap import play_recap  # noqa: E402
 
 PLAYBOOK_TIMEOUT = 900.0
+TIMER = "keyless_bench_timer"  # bench/callback_plugins/keyless_bench_timer.py
 is_mutating = awscalls.is_mutating
 
 
@@ -39,6 +41,7 @@ class Run:
     calls: dict[str, int] = field(default_factory=dict)
     mutating: int = 0
     errors: int = 0
+    task_s: list[float] = field(default_factory=list)
 
 
 def _children_cpu() -> float:
@@ -92,6 +95,18 @@ class Runner:
         # Not resolved: a venv's bin/python is a symlink and the venv's scripts sit beside it.
         return Path(self.python).parent / "ansible-playbook"
 
+    @property
+    def task_times(self) -> Path:
+        return self.workdir / "task-times.json"
+
+    def read_task_times(self, tasks: int) -> list[float]:
+        """The timer callback's intervals, one per task; a run that lost some is refused."""
+        intervals = json.loads(self.task_times.read_text())
+        self.task_times.unlink()
+        if len(intervals) != tasks:
+            raise RuntimeError(f"the timer callback saw {len(intervals)} tasks, expected {tasks}")
+        return [float(value) for value in intervals]
+
     def env(self) -> dict[str, str]:
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
@@ -114,6 +129,9 @@ class Runner:
                 "ANSIBLE_RETRY_FILES_ENABLED": "False",
                 "ANSIBLE_LOCALHOST_WARNING": "False",
                 "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+                "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "callback_plugins"),
+                "ANSIBLE_CALLBACKS_ENABLED": TIMER,
+                "KEYLESS_BENCH_TASK_TIMES": str(self.task_times),
                 "AWS_CONFIG_FILE": str(self.workdir / "no-aws-config"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(self.workdir / "no-aws-credentials"),
                 "AWS_EC2_METADATA_DISABLED": "true",
@@ -130,6 +148,7 @@ class Runner:
         wall, cpu, stdout = run_playbook(command, self.env(), self.workdir)
         calls = awscalls.fetch_calls(self.endpoint)
         return Run(
+            task_s=self.read_task_times(meta["tasks"]),
             **meta,
             raw_s=wall,
             cpu_s=cpu,

@@ -24,15 +24,17 @@ from typing import Any
 import anchor
 import chart
 import report
+import tables
 import workloads
 from measure import REPO, Run, Runner
-from workloads import AMAZON, COLLECTIONS, KEYLESS
+from workloads import AMAZON, KEYLESS, KEYLESS_MODULE, SUBJECTS
 
 sys.path.insert(0, str(REPO / "sandbox"))
 import awscalls
 from launcher import Service, start_service
 
 DEFAULT_SIZES = "1,10,50"
+DEFAULT_REPS = 1
 KEYLESS_LINK = REPO / ".build" / "collections" / "ansible_collections" / "keyless" / "aws"
 PREFLIGHT_SIZE = 1
 
@@ -55,7 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=_sizes(DEFAULT_SIZES),
         help=f"numbers of triples N, comma-separated (default {DEFAULT_SIZES})",
     )
-    parser.add_argument("--reps", type=int, default=3, help="repetitions of every workload (default 3)")
+    parser.add_argument(
+        "--reps", type=int, default=DEFAULT_REPS, help=f"repetitions (default {DEFAULT_REPS})"
+    )
+    parser.add_argument(
+        "--module-path",
+        action="store_true",
+        help="also measure keyless.aws with its fast path off (a module process per task, as amazon.aws)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -121,9 +130,10 @@ def machine() -> dict[str, Any]:
 class Bench:
     """Writes the playbooks, runs them in the alternating order and checks every outcome."""
 
-    def __init__(self, runner: Runner, playbooks: Path) -> None:
+    def __init__(self, runner: Runner, playbooks: Path, subjects: tuple[str, ...]) -> None:
         self.runner = runner
         self.playbooks = playbooks
+        self.subjects = subjects
         self.runs: list[Run] = []
 
     def run(self, rep: int, size: int, workload: str, collection: str | None = None) -> Run:
@@ -136,7 +146,7 @@ class Bench:
         check_outcome(result)
         label = f"rep {rep + 1}" if rep >= 0 else "pre  "
         print(
-            f"  {label} N={size:<3} {collection or 'floor':<11} {workload:<8} "
+            f"  {label} N={size:<3} {collection or 'floor':<25} {workload:<8} "
             f"{result.raw_s:7.2f} s  cpu {result.cpu_s:7.2f} s  changed {result.changed:<3} "
             f"calls {sum(result.calls.values())}",
             flush=True,
@@ -149,27 +159,29 @@ class Bench:
         return [self.run(rep, size, workload, collection) for workload in workloads.AWS_WORKLOADS]
 
     def cell(self, rep: int, size: int, item: str) -> list[Run]:
-        if item in COLLECTIONS:
+        if item in SUBJECTS:
             return self.chain(rep, size, item)
         return [self.run(rep, size, item)]
 
     def measure_all(self, sizes: list[int], reps: int) -> None:
-        for rep, size, order in schedule(sizes, reps):
+        for rep, size, order in schedule(sizes, reps, self.subjects):
             for item in order:
                 self.runs.extend(self.cell(rep, size, item))
 
     def preflight(self) -> None:
-        """Both collections converge, then converge again with no change, before any timing."""
+        """Each subject converges, then converges again with no change, before any timing."""
         print(f"preflight: N={PREFLIGHT_SIZE}, create then no-op, each collection", flush=True)
-        for collection in COLLECTIONS:
+        for collection in self.subjects:
             awscalls.reset_moto(self.runner.endpoint)
             for workload in ("create", "noop"):
                 self.run(-1, PREFLIGHT_SIZE, workload, collection)
 
 
-def schedule(sizes: list[int], reps: int) -> Iterator[tuple[int, int, list[str]]]:
+def schedule(
+    sizes: list[int], reps: int, subjects: tuple[str, ...] = (KEYLESS, AMAZON)
+) -> Iterator[tuple[int, int, list[str]]]:
     """Per repetition and size, the runs in an order that flips every time (A/B, then B/A)."""
-    items = [KEYLESS, AMAZON, "ping", "set_fact", "empty"]
+    items = [*subjects, "ping", "set_fact", "empty"]
     turn = 0
     for rep in range(reps):
         for size in sizes:
@@ -203,7 +215,7 @@ def write_outputs(out: Path, header: dict[str, Any], runs: list[Run]) -> None:
     summary = report.summarize(runs)
     document = {"header": header, "summary": summary, "runs": [asdict(run) for run in runs]}
     (out / "results.json").write_text(json.dumps(document, indent=1) + "\n")
-    markdown = report.markdown(header, summary)
+    markdown = tables.markdown(header, summary)
     (out / "results.md").write_text(markdown)
     print(markdown)
     chart.draw(summary, out / "chart.png")
@@ -218,6 +230,11 @@ def check_interpreter() -> None:
         )
 
 
+def command_line(args: argparse.Namespace) -> str:
+    words = ["bench/run.py", "--sizes", ",".join(map(str, args.sizes)), "--reps", str(args.reps)]
+    return " ".join([*words, *(["--module-path"] if args.module_path else [])])
+
+
 def bench(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, Any], list[Run]]:
     ensure_keyless_link()
     collections = anchor.ensure_amazon_aws(args.cache.resolve())
@@ -227,6 +244,7 @@ def bench(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, Any], list
         "versions": versions(collections),
         "sizes": args.sizes,
         "reps": args.reps,
+        "command": command_line(args),
     }
     server = start_server(scratch)
     try:
@@ -238,7 +256,8 @@ def bench(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, Any], list
         runner.workdir.mkdir(parents=True)
         playbooks = scratch / "playbooks"
         playbooks.mkdir()
-        measured = Bench(runner, playbooks)
+        subjects = (KEYLESS, KEYLESS_MODULE, AMAZON) if args.module_path else (KEYLESS, AMAZON)
+        measured = Bench(runner, playbooks, subjects)
         measured.preflight()
         print(f"measuring: sizes {args.sizes}, {args.reps} repetition(s)", flush=True)
         measured.measure_all(args.sizes, args.reps)

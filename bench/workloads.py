@@ -8,6 +8,7 @@ The documents are literal data in both collections' tasks, so neither pays for t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,12 @@ from typing import Any
 import yaml
 
 KEYLESS = "keyless.aws"
+# The same keyless.aws tasks with the controller-side fast path switched off: every task runs
+# its module in a new Python process, as amazon.aws's do (run.py --module-path).
+KEYLESS_MODULE = "keyless.aws (module path)"
 AMAZON = "amazon.aws"
 COLLECTIONS = (KEYLESS, AMAZON)
+SUBJECTS = (KEYLESS, KEYLESS_MODULE, AMAZON)
 FLOORS = ("ping", "set_fact")
 AWS_WORKLOADS = ("create", "noop", "change")
 POLICY_NAME = "bench-policy"
@@ -129,15 +134,20 @@ def _connection_defaults(endpoint: str) -> dict[str, str]:
     return {"endpoint_url": endpoint, "region": REGION, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
 
 
-def play(tasks: list[dict[str, Any]], endpoint: str, python: str) -> list[dict[str, Any]]:
+def play(
+    tasks: list[dict[str, Any]], endpoint: str, python: str, module_path: bool = False
+) -> list[dict[str, Any]]:
     """One play on localhost; every playbook gets the same header, the empty one too."""
     defaults = _connection_defaults(endpoint)
+    variables: dict[str, Any] = {"ansible_python_interpreter": python}
+    if module_path:
+        variables["keyless_aws_fast_path"] = False
     return [
         {
             "name": "keyless.aws benchmark",
             "hosts": "localhost",
             "gather_facts": False,
-            "vars": {"ansible_python_interpreter": python},
+            "vars": variables,
             "module_defaults": {"group/keyless.aws.aws": defaults, "group/amazon.aws.aws": defaults},
             "tasks": tasks,
         }
@@ -150,16 +160,17 @@ def tasks_for(workload: str, collection: str | None, size: int) -> list[dict[str
         return []
     if workload in FLOORS:
         return floor_tasks(workload, 3 * size)
-    build = keyless_tasks if collection == KEYLESS else amazon_tasks
+    build = amazon_tasks if collection == AMAZON else keyless_tasks
     return [task for triple in triples(size, workload == "change") for task in build(triple)]
 
 
 def write_playbook(
     directory: Path, workload: str, collection: str | None, size: int, endpoint: str, python: str
 ) -> Path:
-    label = f"{collection or 'floor'}-{workload}-{size}".replace(".", "_")
+    label = re.sub(r"[^a-z0-9]+", "_", f"{collection or 'floor'}-{workload}-{size}")
     path = directory / f"{label}.yml"
     if not path.exists():
-        document = play(tasks_for(workload, collection, size), endpoint, python)
+        tasks = tasks_for(workload, collection, size)
+        document = play(tasks, endpoint, python, module_path=collection == KEYLESS_MODULE)
         path.write_text(yaml.safe_dump(document, sort_keys=False, width=120))
     return path
