@@ -19,6 +19,17 @@ MODULE_RATIO_COLUMNS = (
     ("keyless_over_module_path", "keyless / module path"),
 )
 
+WHOLE_RUN_NOTE = (
+    "Whole runs: (run - empty playbook) / tasks, median [min-max] over repetitions. These "
+    "include what a playbook costs beyond the empty play's (loading the collection, the first "
+    "task's imports); CPU time (the process tree's) is the least sensitive to other load."
+)
+GROWTH_NOTE = (
+    "Least-squares line through (tasks, net wall time of the run) over the sizes. Linear growth: "
+    "R² near 1 and a slope close to the median task; a cost that grew with N would bend the "
+    "line up and put the slope above the median task."
+)
+
 
 def fmt_number(value: float | None, digits: int = 2) -> str:
     if value is None:
@@ -42,6 +53,11 @@ def fmt_ratio(value: float | None) -> str:
 def table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
     lines = [f"| {' | '.join(head)} |", f"|{'|'.join('---' for _column in head)}|"]
     return lines + [f"| {' | '.join(row)} |" for row in rows]
+
+
+def section(title: str, head: list[str], rows: Iterable[list[str]], note: str = "") -> list[str]:
+    """A ``##`` heading, an optional note, the table."""
+    return [f"## {title}", "", *([note, ""] if note else []), *table(head, rows), ""]
 
 
 def _median(value: Spread | None) -> float | None:
@@ -86,7 +102,7 @@ def noop_section(summary: dict[str, Any]) -> list[str]:
         cells = [fmt_spread(per_task(entries, who, workload, size)) for who, workload, _title in columns]
         rows.append([str(size), *cells, *(fmt_ratio(ratios[name]) for name, _title in ratio_columns)])
     head = ["N", *(title for _who, _workload, title in columns), *(title for _name, title in ratio_columns)]
-    return ["## No-op converge: wall time per task (ms)", "", *table(head, rows), ""]
+    return section("No-op converge: wall time per task (ms)", head, rows)
 
 
 def whole_run_section(summary: dict[str, Any]) -> list[str]:
@@ -105,12 +121,7 @@ def whole_run_section(summary: dict[str, Any]) -> list[str]:
         )
     head = ["N", *(f"{SHORT[who]} {kind}" for who in subjects for kind in ("wall", "CPU"))]
     head += ["keyless / amazon.aws wall", "keyless / amazon.aws CPU"]
-    note = (
-        "Whole runs: (run - empty playbook) / tasks, median [min-max] over repetitions. These "
-        "include what a playbook costs beyond the empty play's (loading the collection, the first "
-        "task's imports); CPU time (the process tree's) is the least sensitive to other load."
-    )
-    return ["## No-op converge: whole-run time per task (ms)", "", note, "", *table(head, rows), ""]
+    return section("No-op converge: whole-run time per task (ms)", head, rows, WHOLE_RUN_NOTE)
 
 
 def workloads_section(summary: dict[str, Any]) -> list[str]:
@@ -129,7 +140,7 @@ def workloads_section(summary: dict[str, Any]) -> list[str]:
                 ]
             )
     head = ["workload", "N", "tasks", *subjects, "keyless / amazon.aws"]
-    return ["## Every workload: wall time per task (ms)", "", *table(head, rows), ""]
+    return section("Every workload: wall time per task (ms)", head, rows)
 
 
 def growth_section(summary: dict[str, Any]) -> list[str]:
@@ -147,12 +158,7 @@ def growth_section(summary: dict[str, Any]) -> list[str]:
     ]
     head = ["run", "workload", "N", "slope (ms per task)", "median task at largest N (ms)"]
     head += ["intercept (s)", "R²"]
-    note = (
-        "Least-squares line through (tasks, net wall time of the run) over the sizes. Linear growth: "
-        "R² near 1 and a slope close to the median task; a cost that grew with N would bend the "
-        "line up and put the slope above the median task."
-    )
-    return ["## Growth with N", "", note, "", *table(head, rows), ""]
+    return section("Growth with N", head, rows, GROWTH_NOTE)
 
 
 def runs_section(summary: dict[str, Any]) -> list[str]:
@@ -168,7 +174,7 @@ def runs_section(summary: dict[str, Any]) -> list[str]:
         for entry in summary["times"]
     ]
     head = ["run", "workload", "N", "tasks", "raw wall (s)", "net wall (s)"]
-    return ["## Whole runs: raw and net wall time (s)", "", *table(head, rows), ""]
+    return section("Whole runs: raw and net wall time (s)", head, rows)
 
 
 def _calls_columns(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -197,7 +203,7 @@ def calls_section(summary: dict[str, Any]) -> list[str]:
         "less the no-op calls of the triples it left alone."
     )
     head = ["operation", *_calls_head(columns)]
-    return ["## AWS calls per triple, by operation", "", note, "", *table(head, rows), ""]
+    return section("AWS calls per triple, by operation", head, rows, note)
 
 
 def calls_by_size_section(summary: dict[str, Any]) -> list[str]:
@@ -214,7 +220,7 @@ def calls_by_size_section(summary: dict[str, Any]) -> list[str]:
         'Whole run\'s calls / N, as all / mutating; "(varied)" marks counts that differed between '
         "repetitions. Constant per-triple counts mean no call grows with the number of resources."
     )
-    return ["## AWS calls per triple, by N", "", note, "", *table(["N", *_calls_head(columns)], rows), ""]
+    return section("AWS calls per triple, by N", ["N", *_calls_head(columns)], rows, note)
 
 
 def markdown(header: dict[str, Any], summary: dict[str, Any]) -> str:
