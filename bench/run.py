@@ -31,7 +31,7 @@ from workloads import AMAZON, KEYLESS, KEYLESS_MODULE, SUBJECTS
 
 sys.path.insert(0, str(REPO / "sandbox"))
 import awscalls
-from launcher import Service, start_service
+from launcher import Service, clean_environment, start_service
 
 DEFAULT_SIZES = "1,10,50"
 DEFAULT_REPS = 1
@@ -94,10 +94,8 @@ def ensure_keyless_link() -> None:
 
 
 def start_server(workdir: Path) -> Service:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
     argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet", "--preload", "iam"]
-    return start_service("aws_server", argv, workdir / "server", env)
+    return start_service("aws_server", argv, workdir / "server", clean_environment())
 
 
 def versions(collections: Path) -> dict[str, str]:

@@ -16,6 +16,22 @@ from pathlib import Path
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+# Settings a service must not inherit from the caller: nothing real (keys, profiles, endpoints,
+# Ansible configuration) leaks into the sandbox, and moto keeps its default of not loading AWS's
+# managed policies (slow to start, and not what the sandbox's call counts assume).
+SCRUBBED_PREFIXES = ("AWS_", "ANSIBLE_", "BOTO")
+SCRUBBED_NAMES = frozenset({"MOTO_IAM_LOAD_MANAGED_POLICIES"})
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without AWS, Ansible or moto-preload settings, plus ``extra``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(SCRUBBED_PREFIXES) and key not in SCRUBBED_NAMES
+    }
+    env.update(extra or {})
+    return env
 
 
 @dataclass
@@ -26,6 +42,7 @@ class Service:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    port_file: Path
     pid_file: Path | None = None
 
     @property
@@ -72,9 +89,9 @@ def start_service(
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=workdir
         )
-    service = Service(name=name, process=process, port=0, log=log)
+    service = Service(name=name, process=process, port=0, log=log, port_file=port_file)
     try:
-        service.port = _wait_for_port(service, port_file, timeout)
+        service.port = _wait_for_port(service, timeout)
     except BaseException:
         service.stop()
         raise
@@ -83,11 +100,11 @@ def start_service(
     return service
 
 
-def _wait_for_port(service: Service, port_file: Path, timeout: float) -> int:
+def _wait_for_port(service: Service, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if port_file.exists():
-            return int(port_file.read_text())
+        if service.port_file.exists():
+            return int(service.port_file.read_text())
         if service.process.poll() is not None:
             raise RuntimeError(
                 f"{service.name} exited with {service.process.returncode}:\n{tail(service.log)}"

@@ -18,7 +18,6 @@ Nothing here is used by the modules: they only see the standard endpoint setting
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ SANDBOX = Path(__file__).resolve().parent
 REPO = SANDBOX.parent
 sys.path.insert(0, str(SANDBOX))
 
-from launcher import Service, start_service, stop_recorded  # noqa: E402
+from launcher import Service, clean_environment, start_service, stop_recorded  # noqa: E402
 
 REGION = "us-east-1"
 BOOTSTRAP_KEY = ("AKIASANDBOXBOOTSTRAP", "sandbox-bootstrap-secret-not-a-real-key")
@@ -37,15 +36,6 @@ ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Acti
 # moto's built-in Canonical images are older releases; the sandbox looks up one of those.
 SANDBOX_AMI_PATTERN = "ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without any AWS or Ansible setting: nothing real leaks in."""
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "ANSIBLE_", "BOTO"))
-    }
-    env.update(extra or {})
-    return env
 
 
 def set_enforcement(endpoint: str, on: bool) -> None:

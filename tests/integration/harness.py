@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 if str(SANDBOX) not in sys.path:
     sys.path.insert(0, str(SANDBOX))
 import awscalls  # noqa: E402
+import launcher  # noqa: E402
 
 REGION = "us-east-1"
 # The example key pair from the AWS documentation: moto accepts any key, AWS accepts neither.
@@ -43,15 +43,25 @@ PLAYBOOK_TIMEOUT = 300.0
 
 @dataclass
 class AwsServer:
-    """A running ``sandbox/aws_server.py`` subprocess."""
+    """A running ``sandbox/aws_server.py``, started by the sandbox's launcher."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+    service: launcher.Service
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.service.process
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
+    def log(self) -> Path:
+        return self.service.log
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.service.url
 
     def calls(self) -> list[dict[str, Any]]:
         """Every AWS call recorded since the last reset, oldest first."""
@@ -67,59 +77,15 @@ class AwsServer:
 
     def stop(self, timeout: float = SERVER_STOP_TIMEOUT) -> None:
         """SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
-        _stop_process(self.process, timeout)
-
-
-def _stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
-
-
-def _server_env(overrides: dict[str, str] | None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.pop("MOTO_IAM_LOAD_MANAGED_POLICIES", None)
-    env.update(overrides or {})
-    return env
-
-
-def _wait_for_port(process: subprocess.Popen[bytes], port_file: Path, log: Path,
-                   timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_file.exists():
-            return int(port_file.read_text())
-        if process.poll() is not None:
-            raise RuntimeError(f"aws_server exited with {process.returncode}:\n{_tail(log)}")
-        time.sleep(0.02)
-    raise RuntimeError(f"aws_server did not listen within {timeout:.0f} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        self.service.stop(timeout)
 
 
 def start_server(workdir: Path, env: dict[str, str] | None = None,
                  timeout: float = SERVER_START_TIMEOUT) -> AwsServer:
     """Start the server on a free loopback port; the caller must ``stop()`` it."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port_file, log = workdir / "port", workdir / "server.log"
-    port_file.unlink(missing_ok=True)
-    command = [sys.executable, str(SERVER_SCRIPT), "--host", "127.0.0.1", "--port", "0",
-               "--port-file", str(port_file), "--exit-with-parent"]
-    with log.open("wb") as log_handle:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_handle,
-                                   stderr=subprocess.STDOUT, env=_server_env(env), cwd=workdir)
-    try:
-        port = _wait_for_port(process, port_file, log, timeout)
-    except BaseException:
-        _stop_process(process, SERVER_STOP_TIMEOUT)
-        raise
-    return AwsServer(process=process, port=port, log=log)
+    argv = [sys.executable, str(SERVER_SCRIPT)]
+    environment = launcher.clean_environment(env)
+    return AwsServer(launcher.start_service("aws_server", argv, workdir, environment, timeout))
 
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:

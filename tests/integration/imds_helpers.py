@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY, _stop_process
+from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY
+from launcher import Service, clean_environment, start_service
 
 IMDS_SCRIPT = SANDBOX / "imds.py"
 IMDS_START_TIMEOUT = 15.0
@@ -69,15 +69,21 @@ def set_moto_enforcement(endpoint: str, enforced: bool) -> None:
 
 @dataclass
 class Imds:
-    """A running ``sandbox/imds.py`` subprocess."""
+    """A running ``sandbox/imds.py``, started by the sandbox's launcher."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+    service: Service
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.service.process
+
+    @property
+    def log(self) -> Path:
+        return self.service.log
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.service.url
 
     def token(self, ttl: int = 60) -> str:
         answer = http("PUT", f"{self.endpoint}/latest/api/token", {TTL_HEADER: str(ttl)})
@@ -96,33 +102,25 @@ class Imds:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        _stop_process(self.process, IMDS_STOP_TIMEOUT)
-
-
-def wait_for_port(process: subprocess.Popen[bytes], port_file: Path, log: Path) -> int:
-    deadline = time.monotonic() + IMDS_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if port_file.exists():
-            return int(port_file.read_text())
-        if process.poll() is not None:
-            raise RuntimeError(f"imds exited with {process.returncode}:\n{log.read_text()}")
-        time.sleep(0.02)
-    raise RuntimeError(f"imds did not listen within {IMDS_START_TIMEOUT:.0f} s:\n{log.read_text()}")
+        self.service.stop(IMDS_STOP_TIMEOUT)
 
 
 def imds_env(keys: tuple[str, str] | None = DUMMY_KEYS) -> dict[str, str]:
     """The caller's environment without AWS settings; ``keys`` as the emulator's own credentials."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    if keys:
-        env.update({"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]})
-    return env
+    own = {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]} if keys else None
+    return clean_environment(own)
+
+
+def imds_argv(aws_endpoint: str, instance_id: str, *extra_args: str) -> list[str]:
+    return [
+        *(sys.executable, str(IMDS_SCRIPT), "--instance-id", instance_id, "--aws-endpoint", aws_endpoint),
+        *("--region", REGION, *extra_args),
+    ]
 
 
 def imds_command(aws_endpoint: str, instance_id: str, port_file: Path, *extra_args: str) -> list[str]:
-    return [
-        *(sys.executable, str(IMDS_SCRIPT), "--instance-id", instance_id, "--aws-endpoint", aws_endpoint),
-        *("--region", REGION, "--port", "0", "--port-file", str(port_file), *extra_args),
-    ]
+    """The whole command line, for a test that starts the emulator its own way."""
+    return imds_argv(aws_endpoint, instance_id, "--port", "0", "--port-file", str(port_file), *extra_args)
 
 
 def start_imds(
@@ -133,19 +131,8 @@ def start_imds(
     extra_args: tuple[str, ...] = (),
 ) -> Imds:
     """Start the emulator with ``keys`` in its environment; the caller must ``stop()`` it."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port_file, log = workdir / "port", workdir / "imds.log"
-    command = imds_command(aws_endpoint, instance_id, port_file, "--exit-with-parent", *extra_args)
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, env=imds_env(keys)
-        )
-    try:
-        port = wait_for_port(process, port_file, log)
-    except BaseException:
-        _stop_process(process, IMDS_STOP_TIMEOUT)
-        raise
-    return Imds(process=process, port=port, log=log)
+    argv = imds_argv(aws_endpoint, instance_id, *extra_args)
+    return Imds(start_service("imds", argv, workdir, imds_env(keys), IMDS_START_TIMEOUT))
 
 
 def instance_env(workdir: Path, imds: Imds) -> dict[str, str]:

@@ -32,6 +32,7 @@ from imds_helpers import (
     set_moto_enforcement,
     start_imds,
 )
+from launcher import start_service
 
 ROLE = "app-role"
 PROFILE = "app-profile"
@@ -70,7 +71,7 @@ def start(aws: AwsServer, tmp_path: Path) -> Iterator[StartImds]:
         imds.stop()
     # Every emulator exits cleanly on SIGTERM and takes its port file with it.
     assert [imds.process.returncode for imds in started] == [0] * len(started)
-    assert not [imds for imds in started if (imds.log.parent / "port").exists()]
+    assert not [imds for imds in started if imds.service.port_file.exists()]
 
 
 def make_instance(sandbox: Sandbox, http_tokens: str = "required") -> Instance:
@@ -408,13 +409,9 @@ def test_own_keys_come_from_the_environment_only() -> None:
 
 def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: AwsServer, tmp_path: Path) -> None:
     # The demo sandbox starts the emulator before site.yml launches the instance.
-    sys.path.insert(0, str(IMDS_SCRIPT.parent))
-    from launcher import start_service
-
     argv = [sys.executable, str(IMDS_SCRIPT), "--instance-name", "named-box", "--aws-endpoint", aws.endpoint]
-    service = start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env())
+    imds = Imds(start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env()))
     try:
-        imds = Imds(process=service.process, port=service.port, log=service.log)
         assert imds.get("/latest/meta-data/instance-id").status == 404  # no instance yet
         instance = make_instance(sandbox)
         sandbox.client("ec2").create_tags(
@@ -424,4 +421,4 @@ def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: AwsServer,
         answer = imds.get("/latest/meta-data/instance-id", imds.token())
         assert (answer.status, answer.body) == (200, instance.instance_id)
     finally:
-        service.stop()
+        imds.stop()

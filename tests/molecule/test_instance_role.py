@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +11,15 @@ from awscli_support import BIN_DIR, REPO, isolated_env, run
 
 sys.path.insert(0, str(REPO / "sandbox"))
 
-from launcher import start_service
+from launcher import clean_environment, start_service
 
 ROLE_DIR = REPO / "roles" / "instance"
 
 
 @pytest.fixture
 def aws_endpoint(tmp_path: Path) -> Iterator[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet", "--preload", "iam,ec2"]
-    service = start_service("aws", argv, tmp_path / "aws", env)
+    service = start_service("aws", argv, tmp_path / "aws", clean_environment())
     try:
         yield service.url
     finally:

@@ -161,11 +161,10 @@ def test_installed_modules_have_documentation(installed: Installed) -> None:
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The recording moto server, so the installed modules make real API calls."""
     sys.path.insert(0, str(REPO / "sandbox"))
-    from launcher import start_service
+    from launcher import clean_environment, start_service
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet"]
-    service = start_service("aws", argv, tmp_path_factory.mktemp("aws"), env)
+    service = start_service("aws", argv, tmp_path_factory.mktemp("aws"), clean_environment())
     try:
         yield service.url
     finally:
