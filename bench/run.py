@@ -1,6 +1,6 @@
 """Benchmark keyless.aws against amazon.aws on the project's recording moto server.
 
-Run: ``python bench/run.py [--sizes 1,10,50] [--reps 3] [--out bench/results]`` from the
+Run: ``python bench/run.py [--sizes 1,10,50] [--reps 3] [--out bench/out]`` from the
 project's venv. bench/README.md describes the method; results.md, results.json and chart.png
 land in ``--out``.
 """
@@ -68,8 +68,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out",
         type=Path,
-        default=REPO / "bench" / "results",
-        help="where results.md, results.json and chart.png go (default bench/results)",
+        default=REPO / "bench" / "out",
+        help=(
+            "where results.md, results.json and chart.png go (default bench/out, git-ignored;"
+            " the README's published results are in bench/results)"
+        ),
     )
     parser.add_argument(
         "--cache",
