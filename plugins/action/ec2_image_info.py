@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aws.plugins.module_utils._images import IMAGE_INFO_OPTIONS, run
-from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+from ansible_collections.keyless.aws.plugins.module_utils._ec2_image_info import SPEC
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction
 
 
 class ActionModule(FastPathAction):
-    behaviour = ModuleBehaviour(IMAGE_INFO_OPTIONS, run, diff=False, services=("ec2",))
+    spec = SPEC

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aws.plugins.module_utils._instance import INSTANCE_OPTIONS, run
-from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+from ansible_collections.keyless.aws.plugins.module_utils._ec2_instance import SPEC
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction
 
 
 class ActionModule(FastPathAction):
-    behaviour = ModuleBehaviour(INSTANCE_OPTIONS, run, services=("ec2",))
+    spec = SPEC

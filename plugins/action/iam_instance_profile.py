@@ -4,12 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aws.plugins.module_utils._instance_profile import (
-    INSTANCE_PROFILE_OPTIONS,
-    run,
-)
-from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+from ansible_collections.keyless.aws.plugins.module_utils._iam_instance_profile import SPEC
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction
 
 
 class ActionModule(FastPathAction):
-    behaviour = ModuleBehaviour(INSTANCE_PROFILE_OPTIONS, run)
+    spec = SPEC

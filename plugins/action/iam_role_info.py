@@ -4,13 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aws.plugins.module_utils._role_info import (
-    ROLE_INFO_OPTIONS,
-    ROLE_INFO_SPEC_EXTRAS,
-    run,
-)
-from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role_info import SPEC
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction
 
 
 class ActionModule(FastPathAction):
-    behaviour = ModuleBehaviour(ROLE_INFO_OPTIONS, run, spec_extras=ROLE_INFO_SPEC_EXTRAS, diff=False)
+    spec = SPEC

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyless.aws.plugins.module_utils._role_policy import ROLE_POLICY_OPTIONS, run
-from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction, ModuleBehaviour
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role_policy import SPEC
+from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import FastPathAction
 
 
 class ActionModule(FastPathAction):
-    behaviour = ModuleBehaviour(ROLE_POLICY_OPTIONS, run)
+    spec = SPEC

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.keyless.aws.plugins.module_utils._iam import call, read
+from ansible_collections.keyless.aws.plugins.module_utils._aws import call, read, tag_list
 
 EC2 = Any  # a botocore EC2 client
 
@@ -120,8 +120,7 @@ def modify_metadata_options(ec2: EC2, instance_id: str, options: dict[str, Any])
 
 
 def create_tags(ec2: EC2, instance_id: str, tags: dict[str, str]) -> None:
-    items = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
-    call("CreateTags", ec2.create_tags, Resources=[instance_id], Tags=items)
+    call("CreateTags", ec2.create_tags, Resources=[instance_id], Tags=tag_list(tags))
 
 
 def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:

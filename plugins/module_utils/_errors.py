@@ -38,9 +38,6 @@ NOT_FOUND_CODES = frozenset(
         "NoSuchEntityException",
         "InvalidInstanceID.NotFound",
         "InvalidAssociationID.NotFound",
-        "NoSuchBucket",
-        "NoSuchKey",
-        "404",
     }
 )
 

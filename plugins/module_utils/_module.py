@@ -1,21 +1,55 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The bridge between a module's ``main()`` and its ``run()``: no AnsibleModule here."""
+"""A module's one declaration (``ModuleSpec``) and the runner every module's ``main()`` uses.
+
+Each behaviour file declares its module once: options, extra argument-spec checks, ``run``,
+whether it diffs, and which services' models the controller-side fast path preloads. The
+module file hands that spec to ``run_module``; its action plugin names the same spec.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.keyless.aws.plugins.module_utils._client import Clients, validate_connection_params
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyless.aws.plugins.module_utils._client import (
+    Clients,
+    aws_argument_spec,
+    validate_connection_params,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
 
 Runner = Callable[[Mapping[str, Any], Any, bool, bool], dict[str, Any]]
+ClientsFactory = Callable[[Mapping[str, Any]], Clients]
 
 
-def invoke(run: Runner, params: Mapping[str, Any], check_mode: bool, diff: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModuleSpec:
+    """Everything that makes a module, declared once."""
+
+    options: Mapping[str, dict[str, Any]]
+    run: Runner
+    spec_extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. mutually_exclusive
+    diff: bool = True
+    services: tuple[str, ...] = ("iam",)  # whose models the fast path parses ahead of the first task
+
+    def argument_spec(self) -> dict[str, dict[str, Any]]:
+        """The module's options plus the common AWS ones."""
+        return aws_argument_spec(**self.options)
+
+
+def invoke(
+    spec: ModuleSpec,
+    params: Mapping[str, Any],
+    check_mode: bool,
+    diff: bool,
+    clients: ClientsFactory = Clients,
+) -> dict[str, Any]:
     """Validate the connection options and run; raises KeylessAwsError on any failure."""
     validate_connection_params(params)
-    return run(params, Clients(params), check_mode, diff)
+    return spec.run(params, clients(params), check_mode, diff and spec.diff)
 
 
 def failure(err: KeylessAwsError) -> dict[str, Any]:
@@ -23,7 +57,20 @@ def failure(err: KeylessAwsError) -> dict[str, Any]:
     details: dict[str, Any] = {"msg": err.message, "error_code": err.code}
     if err.operation:
         details["operation"] = err.operation
-    field = getattr(err, "field", None)
-    if field:
-        details["field"] = field
+    field_name = getattr(err, "field", None)
+    if field_name:
+        details["field"] = field_name
     return details
+
+
+def run_module(spec: ModuleSpec) -> None:
+    """A module's whole life: parse arguments, run, report; exits the process."""
+    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True, **spec.spec_extras)
+    try:
+        result = invoke(spec, module.params, module.check_mode, module._diff)
+    except KeylessAwsError as err:
+        module.fail_json(**failure(err))
+    # ansible-core 2.19+ deprecates warnings passed to exit_json: hand them to warn().
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)

@@ -2,8 +2,8 @@
 """Policy documents: load, normalize, compare, measure and validate.
 
 This is the one normalizer of the collection: every module compares policies with
-``policies_equivalent`` and shows them in diffs with ``pretty_policy``, so "changed" and the
-diff output always agree.
+``policies_equivalent`` and shows them in diffs as ``normalize_policy`` writes them, so
+"changed" and the diff output always agree.
 """
 
 from __future__ import annotations
@@ -228,11 +228,6 @@ def policies_equivalent(a: dict | str | None, b: dict | str | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return _comparison_key(decode_policy(a)) == _comparison_key(decode_policy(b))
-
-
-def pretty_policy(doc: Policy) -> str:
-    """The normalized document as indented JSON, for diff output."""
-    return json.dumps(normalize_policy(doc), indent=2, sort_keys=True)
 
 
 def policy_size(doc: Policy) -> int:

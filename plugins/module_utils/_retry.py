@@ -22,6 +22,10 @@ from ansible_collections.keyless.aws.plugins.module_utils._errors import Keyless
 
 T = TypeVar("T")
 
+# A delete issued right after detaching policies or leaving profiles can answer DeleteConflict
+# until IAM's replicas agree; a parallel change answers ConcurrentModification.
+DELETE_RETRY_CODES = ("DeleteConflict", "ConcurrentModification")
+
 
 class WaitTimeout(KeylessAwsError):
     """A wait ran out of time."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 
@@ -237,3 +239,11 @@ def managed_policy_candidates(
     path, name = _split_policy_name(text, field)
     owners = [account_id, "aws"] if account_id else ["aws"]
     return [f"arn:{partition}:iam::{owner}:policy{path}{name}" for owner in owners]
+
+
+def validate_wait_timeouts(params: Mapping[str, Any], *options: str) -> None:
+    """Every named timeout option, when given, is 0 or more seconds."""
+    for option in options:
+        value = params.get(option)
+        if value is not None and value < 0:
+            raise ValidationError(option, "must be 0 or more seconds")

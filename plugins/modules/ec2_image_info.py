@@ -67,24 +67,12 @@ latest:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
-from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
-from ansible_collections.keyless.aws.plugins.module_utils._images import IMAGE_INFO_OPTIONS, run
-from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
+from ansible_collections.keyless.aws.plugins.module_utils._ec2_image_info import SPEC
+from ansible_collections.keyless.aws.plugins.module_utils._module import run_module
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=aws_argument_spec(**IMAGE_INFO_OPTIONS), supports_check_mode=True)
-    try:
-        result = invoke(run, module.params, module.check_mode, False)
-    except KeylessAwsError as err:
-        module.fail_json(**failure(err))
-    # ansible-core 2.19+ deprecates warnings passed to exit_json: hand them to warn().
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(SPEC)
 
 
 if __name__ == "__main__":

@@ -83,32 +83,12 @@ roles:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
-from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
-from ansible_collections.keyless.aws.plugins.module_utils._module import failure, invoke
-from ansible_collections.keyless.aws.plugins.module_utils._role_info import (
-    ROLE_INFO_OPTIONS,
-    ROLE_INFO_SPEC_EXTRAS,
-    run,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role_info import SPEC
+from ansible_collections.keyless.aws.plugins.module_utils._module import run_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=aws_argument_spec(**ROLE_INFO_OPTIONS),
-        **ROLE_INFO_SPEC_EXTRAS,
-        supports_check_mode=True,
-    )
-    try:
-        result = invoke(run, module.params, module.check_mode, False)
-    except KeylessAwsError as err:
-        module.fail_json(**failure(err))
-    # ansible-core 2.19+ deprecates warnings passed to exit_json: hand them to warn().
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(SPEC)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,9 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 
-from ansible_collections.keyless.aws.plugins.module_utils._client import (
-    IAM_DEFAULT_REGION,
-    Clients,
-    aws_argument_spec,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._client import IAM_DEFAULT_REGION, Clients
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
-from ansible_collections.keyless.aws.plugins.module_utils._module import Runner, failure, invoke
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec, failure, invoke
 
 try:
     # Lets a fast-path failure read "Module failed: ..." like the module's own, not "Action failed".
@@ -121,17 +117,6 @@ def fast_path_applies(facts: TaskFacts, executable: str = sys.executable) -> boo
 # --- validation and result shaping, as AnsibleModule does them --------------------------------
 
 
-@dataclass(frozen=True)
-class ModuleBehaviour:
-    """What a module is: its own options, extra spec checks, its ``run()``, whether it diffs."""
-
-    options: Mapping[str, dict[str, Any]]
-    run: Runner
-    spec_extras: Mapping[str, Any] = field(default_factory=dict)
-    diff: bool = True
-    services: tuple[str, ...] = ("iam",)  # whose models to parse ahead of the first task
-
-
 @dataclass
 class Validated:
     params: dict[str, Any]
@@ -141,10 +126,9 @@ class Validated:
     deprecations: list[dict[str, Any]] = field(default_factory=list)
 
 
-def validate(behaviour: ModuleBehaviour, args: Mapping[str, Any], module_name: str) -> Validated:
+def validate(spec: ModuleSpec, args: Mapping[str, Any], module_name: str) -> Validated:
     """ArgumentSpecValidator with AnsibleModule's wording for errors and alias warnings."""
-    spec = aws_argument_spec(**behaviour.options)
-    outcome = ArgumentSpecValidator(spec, **behaviour.spec_extras).validate(dict(args))
+    outcome = ArgumentSpecValidator(spec.argument_spec(), **spec.spec_extras).validate(dict(args))
     validated = Validated(
         params=outcome.validated_parameters,
         no_log_values=set(outcome._no_log_values),
@@ -198,7 +182,7 @@ def unexpected_failure(err: Exception, with_traceback: bool) -> dict[str, Any]:
 
 
 def execute(
-    behaviour: ModuleBehaviour,
+    spec: ModuleSpec,
     args: Mapping[str, Any],
     module_name: str,
     check_mode: bool,
@@ -207,12 +191,11 @@ def execute(
     with_invocation: bool = True,
 ) -> dict[str, Any]:
     """The module's whole life in one call: validate, run, report; never raises."""
-    validated = validate(behaviour, args, module_name)
+    validated = validate(spec, args, module_name)
     if validated.error:
         return shape_result({"failed": True, "msg": validated.error}, validated, with_invocation)
     try:
-        runner = on_controller_clients(behaviour.run)
-        result = invoke(runner, validated.params, check_mode, diff and behaviour.diff)
+        result = invoke(spec, validated.params, check_mode, diff, clients=ControllerClients)
     except KeylessAwsError as err:
         result = {"failed": True, **failure(err)}
     except Exception as err:
@@ -248,6 +231,7 @@ class ServiceModels:
     def __init__(self) -> None:
         self._loader: Any = None
         self._data_path: str | None = None
+        self._warmed: set[str] = set()
 
     def loader(self) -> Any:
         """The shared loader, or None when none exists or AWS_DATA_PATH differs from its own."""
@@ -256,12 +240,19 @@ class ServiceModels:
         return self._loader
 
     def warm(self, services: tuple[str, ...]) -> None:
-        """Best effort: without boto3 (or on any botocore surprise) sessions load models as usual."""
+        """Parse each service's models once per process; a service already parsed costs nothing.
+
+        Best effort: without boto3 (or on any botocore surprise) sessions load models as usual.
+        """
+        missing = tuple(service for service in services if service not in self._warmed)
+        if not missing:
+            return
         try:
-            self._warm(services)
+            self._warm(missing)
         except Exception as err:
             display.debug(f"keyless.aws: service models not preloaded: {err}")
             return
+        self._warmed.update(missing)
         keep_shared_across_forks()
 
     def _warm(self, services: tuple[str, ...]) -> None:
@@ -311,17 +302,6 @@ class ControllerClients(Clients):
         return self._session
 
 
-def on_controller_clients(run: Runner) -> Runner:
-    """``run`` given ControllerClients in place of the plain Clients that ``invoke`` creates."""
-
-    def run_on_controller(
-        params: Mapping[str, Any], unused_clients: Any, check_mode: bool, diff: bool
-    ) -> dict[str, Any]:
-        return run(params, ControllerClients(params), check_mode, diff)
-
-    return run_on_controller
-
-
 # --- the task's environment ---------------------------------------------------------------------
 
 
@@ -349,14 +329,20 @@ def task_environ(environment: Mapping[str, Any]) -> Iterator[None]:
 
 
 class FastPathAction(NormalAction):
-    """Base of every keyless.aws action plugin: the fast path, or exactly the normal action."""
+    """Base of every keyless.aws action plugin: the fast path, or exactly the normal action.
 
-    behaviour: ClassVar[ModuleBehaviour]
+    A subclass only names its module's ``spec``.
+    """
+
+    spec: ClassVar[ModuleSpec]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The strategy imports an action class in the controller's main process, before it forks
+        # the task's worker: the one moment to parse models that every worker then inherits.
+        # Each service is parsed once per process, however many action classes name it.
         super().__init_subclass__(**kwargs)
         if switched_on(None, os.environ.get(SWITCH_ENV)):
-            SERVICE_MODELS.warm(cls.behaviour.services)
+            SERVICE_MODELS.warm(cls.spec.services)
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars if task_vars is not None else {}
@@ -367,7 +353,7 @@ class FastPathAction(NormalAction):
         self._compute_environment_string(environment)
         with task_environ(environment):
             result = execute(
-                self.behaviour,
+                self.spec,
                 self._task.args,
                 self._task.action,
                 check_mode=bool(self._task.check_mode),

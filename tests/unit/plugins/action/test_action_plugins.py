@@ -8,7 +8,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import ClassVar
 from unittest import mock
 
 import pytest
@@ -17,12 +16,11 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.template import Templar, trust_as_template
 from moto import mock_aws
 
-from ansible_collections.keyless.aws.plugins.module_utils._client import aws_argument_spec
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.plugin_utils import _fast_path
 
 REPO = Path(__file__).resolve().parents[4]
 MODULES = sorted(path.stem for path in (REPO / "plugins" / "modules").glob("*.py"))
-SPEC_EXTRAS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
@@ -36,35 +34,14 @@ def test_every_module_has_an_action_plugin_and_nothing_else_does():
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_action_and_module_share_spec_extras_run_and_diff(monkeypatch, name):
-    """Whatever the module's main() gives AnsibleModule and invoke(), the action uses too."""
+def test_module_and_action_hand_over_the_same_spec(monkeypatch, name):
+    """The module's main() runs exactly the spec its action plugin names: one declaration."""
     module = importlib.import_module(f"ansible_collections.keyless.aws.plugins.modules.{name}")
-    seen: dict = {}
-
-    class RecordingModule:
-        params: ClassVar[dict] = {}
-        check_mode = False
-        _diff = True
-
-        def __init__(self, **kwargs):
-            seen.update(kwargs)
-
-        def exit_json(self, **_result):
-            raise SystemExit(0)
-
-    def recording_invoke(run, params, check_mode, diff):
-        seen.update(run=run, diff=diff)
-        return {}
-
-    monkeypatch.setattr(module, "AnsibleModule", RecordingModule)
-    monkeypatch.setattr(module, "invoke", recording_invoke)
-    with pytest.raises(SystemExit):
-        module.main()
-    behaviour = action_class(name).behaviour
-    assert seen["argument_spec"] == aws_argument_spec(**behaviour.options)
-    assert {key: seen[key] for key in SPEC_EXTRAS if key in seen} == dict(behaviour.spec_extras)
-    assert seen["run"] is behaviour.run
-    assert seen["diff"] is behaviour.diff
+    handed = []
+    monkeypatch.setattr(module, "run_module", handed.append)
+    module.main()
+    assert handed == [action_class(name).spec]
+    assert isinstance(handed[0], ModuleSpec)
 
 
 def make_action(name: str, args: dict, task_vars: dict | None = None, **task_settings):

@@ -20,13 +20,12 @@ from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.keyless.aws.plugins.module_utils._errors import AwsApiError, ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._role import ROLE_OPTIONS
-from ansible_collections.keyless.aws.plugins.module_utils._role_info import ROLE_INFO_OPTIONS
-from ansible_collections.keyless.aws.plugins.module_utils._role_info import run as role_info_run
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role_info import OPTIONS as ROLE_INFO_OPTIONS
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role_info import run as role_info_run
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.modules import iam_role, iam_role_info, iam_role_policy
 from ansible_collections.keyless.aws.plugins.plugin_utils import _fast_path
 from ansible_collections.keyless.aws.plugins.plugin_utils._fast_path import (
-    ModuleBehaviour,
     Validated,
     as_module_failure,
     execute,
@@ -81,8 +80,8 @@ def module_output(module, args: dict) -> dict:
 
 def fast_output(module, args: dict) -> dict:
     name = module.__name__.rsplit(".", 1)[-1]
-    behaviour = ACTIONS[name].ActionModule.behaviour
-    return execute(behaviour, args, f"keyless.aws.{name}", check_mode=False, diff=False)
+    spec = ACTIONS[name].ActionModule.spec
+    return execute(spec, args, f"keyless.aws.{name}", check_mode=False, diff=False)
 
 
 BAD_INPUT = [
@@ -126,7 +125,7 @@ def test_a_successful_run_matches_the_module_output(clients):
 def test_env_fallbacks_are_read_and_their_secrets_censored(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    validated = validate(ModuleBehaviour(ROLE_INFO_OPTIONS, role_info_run), {"name": "r"}, "m")
+    validated = validate(ModuleSpec(ROLE_INFO_OPTIONS, role_info_run), {"name": "r"}, "m")
     assert validated.params["region"] == "eu-west-1"
     assert SECRET in validated.no_log_values
 
@@ -165,8 +164,8 @@ def recording_run(calls: list):
 
 def test_run_gets_validated_params_check_mode_and_diff_only_if_the_module_diffs():
     calls: list = []
-    diffing = ModuleBehaviour(ROLE_INFO_OPTIONS, recording_run(calls))
-    quiet = ModuleBehaviour(ROLE_INFO_OPTIONS, recording_run(calls), diff=False)
+    diffing = ModuleSpec(ROLE_INFO_OPTIONS, recording_run(calls))
+    quiet = ModuleSpec(ROLE_INFO_OPTIONS, recording_run(calls), diff=False)
     assert execute(diffing, {"role_name": "r"}, "m", check_mode=True, diff=True)["changed"] is True
     execute(quiet, {"name": "r"}, "m", check_mode=False, diff=True)
     (params, clients, check_mode, diff), quiet_call = calls
@@ -179,7 +178,7 @@ def test_run_gets_validated_params_check_mode_and_diff_only_if_the_module_diffs(
 
 def test_validation_errors_never_reach_run():
     calls: list = []
-    result = execute(ModuleBehaviour(ROLE_INFO_OPTIONS, recording_run(calls)), {"bad": 1}, "m", False, False)
+    result = execute(ModuleSpec(ROLE_INFO_OPTIONS, recording_run(calls)), {"bad": 1}, "m", False, False)
     assert result["failed"] is True
     assert calls == []
 
@@ -196,7 +195,7 @@ def test_collection_errors_become_the_modules_failure_fields():
         f"GetRole failed with AccessDenied for {SECRET}", code="AccessDenied", operation="GetRole"
     )
     args = {"name": "r", "secret_key": SECRET, "access_key": "AKIAX"}
-    result = execute(ModuleBehaviour(ROLE_INFO_OPTIONS, raising(err)), args, "m", False, False)
+    result = execute(ModuleSpec(ROLE_INFO_OPTIONS, raising(err)), args, "m", False, False)
     assert result["failed"] is True
     assert result["msg"] == "GetRole failed with AccessDenied for ********"
     assert (result["error_code"], result["operation"]) == ("AccessDenied", "GetRole")
@@ -205,7 +204,7 @@ def test_collection_errors_become_the_modules_failure_fields():
 
 def test_validation_errors_from_run_name_the_field():
     err = ValidationError("name", "must be short")
-    result = execute(ModuleBehaviour(ROLE_INFO_OPTIONS, raising(err)), {"name": "r"}, "m", False, False)
+    result = execute(ModuleSpec(ROLE_INFO_OPTIONS, raising(err)), {"name": "r"}, "m", False, False)
     assert (result["msg"], result["field"], result["error_code"]) == (
         "name: must be short",
         "name",
@@ -216,7 +215,7 @@ def test_validation_errors_from_run_name_the_field():
 def test_connection_options_are_checked_before_run():
     calls: list = []
     result = execute(
-        ModuleBehaviour(ROLE_INFO_OPTIONS, recording_run(calls)), {"access_key": "AK"}, "m", False, False
+        ModuleSpec(ROLE_INFO_OPTIONS, recording_run(calls)), {"access_key": "AK"}, "m", False, False
     )
     assert result["field"] == "secret_key"
     assert calls == []
@@ -224,8 +223,8 @@ def test_connection_options_are_checked_before_run():
 
 @pytest.mark.parametrize("with_traceback", [False, True])
 def test_unexpected_exceptions_fail_with_the_message_and_a_traceback_only_when_asked(with_traceback):
-    behaviour = ModuleBehaviour(ROLE_INFO_OPTIONS, raising(KeyError("RoleName")))
-    result = execute(behaviour, {"name": "r"}, "m", False, False, with_traceback=with_traceback)
+    spec = ModuleSpec(ROLE_INFO_OPTIONS, raising(KeyError("RoleName")))
+    result = execute(spec, {"name": "r"}, "m", False, False, with_traceback=with_traceback)
     assert result["failed"] is True
     assert result["msg"] == "KeyError: 'RoleName'"
     assert ("Traceback (most recent call last)" in result.get("exception", "")) is with_traceback
@@ -260,7 +259,3 @@ def test_invocation_follows_the_cores_setting(monkeypatch):
         return
     assert inject_invocation({}) is False
     assert inject_invocation({"ansible_inject_invocation": True}) is True
-
-
-def test_role_options_are_the_modules_own():
-    assert ACTIONS["iam_role"].ActionModule.behaviour.options is ROLE_OPTIONS

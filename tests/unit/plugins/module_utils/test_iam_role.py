@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.keyless.aws.plugins.module_utils import _role
+from ansible_collections.keyless.aws.plugins.module_utils import _iam_role as _role
 from ansible_collections.keyless.aws.plugins.module_utils._errors import AwsApiError, ValidationError
 
 TRUST = {
@@ -31,7 +31,7 @@ TRUST_LAMBDA = {
 
 
 def params(**overrides):
-    base = {key: option.get("default") for key, option in _role.ROLE_OPTIONS.items()}
+    base = {key: option.get("default") for key, option in _role.OPTIONS.items()}
     base.update(name="app-role", assume_role_policy=TRUST)
     base.update(overrides)
     return base
@@ -101,7 +101,7 @@ def test_settings_and_boundary():
     )
     actions, predicted = _role.plan_update(current_view(tags={}), desired, None)
     assert ops(actions) == ["UpdateRole", "PutRolePermissionsBoundary"]
-    assert actions[0].args == {"name": "app-role", "description": "new", "max_session_duration": 7200}
+    assert actions[0].args == {"role": "app-role", "description": "new", "max_session_duration": 7200}
     assert predicted["permissions_boundary"] == boundary
     desired = _role.desired_role(params(permissions_boundary=""))
     actions, predicted = _role.plan_update(current_view(permissions_boundary=boundary), desired, None)
@@ -134,7 +134,12 @@ def test_create_requires_trust_policy():
 
 def test_delete_order():
     actions = _role.plan_delete("r", ["p"], ["inline"], ["arn:aws:iam::aws:policy/X"])
-    assert ops(actions) == ["RemoveRoleFromInstanceProfile", "DeleteRolePolicy", "DetachRolePolicy"]
+    assert ops(actions) == [
+        "RemoveRoleFromInstanceProfile",
+        "DeleteRolePolicy",
+        "DetachRolePolicy",
+        "DeleteRole",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2
-from ansible_collections.keyless.aws.plugins.module_utils import _instance as inst
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2_instance as inst
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     KeylessAwsError,
     ValidationError,
@@ -22,7 +22,7 @@ AMI = "ami-12c6146b"
 
 
 def params(**overrides):
-    base = {key: option.get("default") for key, option in inst.INSTANCE_OPTIONS.items()}
+    base = {key: option.get("default") for key, option in inst.OPTIONS.items()}
     base.update(name="web", image_id=AMI, instance_profile="web-profile")
     base.update(overrides)
     return base

@@ -1,5 +1,5 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.ec2_instance: one instance, found by its Name tag."""
+"""The whole behaviour of keyless.aws.ec2_instance (one instance, found by its Name tag), and its ``SPEC``."""
 
 from __future__ import annotations
 
@@ -7,36 +7,36 @@ import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2
-from ansible_collections.keyless.aws.plugins.module_utils._diff import (
-    Action,
-    apply_tags,
-    make_diff,
-    string_tags,
-    tag_changes,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict, tag_list
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     AwsApiError,
     KeylessAwsError,
     ValidationError,
     error_code,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._iam import snake_case
-from ansible_collections.keyless.aws.plugins.module_utils._retry import (
-    RetryLog,
-    RetryPolicy,
-    poll,
-    retry_when,
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Executor,
+    Handler,
+    Retry,
+    plan_tags,
+    string_tags,
 )
+from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_arn,
     validate_instance_profile_name,
     validate_tags,
+    validate_wait_timeouts,
 )
 
-INSTANCE_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True},
     "state": {"type": "str", "default": "running", "choices": ["running", "stopped", "absent"]},
     "image_id": {"type": "str"},
@@ -77,6 +77,8 @@ PROFILE_NOT_READY = (
     "has no associated iam roles",
     "instance profile",
 )
+# The operations that name an instance profile, retried while it propagates.
+PROFILE_OPERATIONS = ("RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation")
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 
 
@@ -145,9 +147,7 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
     if user_data is not None and len(user_data.encode()) > 16384:
         raise ValidationError("user_data", "must be at most 16 KB before base64 encoding")
     validate_tags(string_tags(params.get("tags")), "tags")
-    for option in ("wait_timeout", "profile_wait_timeout"):
-        if params.get(option, 0) < 0:
-            raise ValidationError(option, "must be 0 or more seconds")
+    validate_wait_timeouts(params, "wait_timeout", "profile_wait_timeout")
 
 
 def _match(value: str | None, pattern: str, name: str, rule: str) -> None:
@@ -175,13 +175,9 @@ def instance_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "public_dns_name": raw.get("PublicDnsName"),
         "iam_instance_profile_arn": (raw.get("IamInstanceProfile") or {}).get("Arn"),
         "metadata_options": {key: metadata.get(api) for key, api in METADATA_API_KEYS.items()},
-        "tags": {tag["Key"]: tag["Value"] for tag in raw.get("Tags", [])},
-        "launch_time": _iso(raw.get("LaunchTime")),
+        "tags": tag_dict(raw.get("Tags")),
+        "launch_time": iso(raw.get("LaunchTime")),
     }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def diff_view(instance: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -230,9 +226,7 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
         "ImageId": desired.image_id,
         "InstanceType": desired.instance_type or DEFAULT_INSTANCE_TYPE,
         "MetadataOptions": {METADATA_API_KEYS[key]: value for key, value in metadata.items()},
-        "TagSpecifications": [
-            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
-        ],
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}],
     }
     optional = {"KeyName": desired.key_name, "SubnetId": desired.subnet_id}
     request.update({key: value for key, value in optional.items() if value})
@@ -274,19 +268,13 @@ def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[l
     if options is not None:
         actions.append(Action("ModifyInstanceMetadataOptions", {"options": options}))
         predicted["metadata_options"] = {**current["metadata_options"], **desired.metadata}
-    actions += _plan_tags(current, desired, predicted)
+    wanted_tags = None if desired.tags is None else {**desired.tags, "Name": desired.name}
+    tag_actions, predicted["tags"] = plan_tags(
+        current["tags"], wanted_tags, desired.purge_tags, ("CreateTags", "DeleteTags")
+    )
+    actions += tag_actions
     actions += _plan_power(current["state"], desired.state, predicted)
     return actions, predicted
-
-
-def _plan_tags(
-    current: Mapping[str, Any], desired: DesiredInstance, predicted: dict[str, Any]
-) -> list[Action]:
-    wanted = None if desired.tags is None else {**desired.tags, "Name": desired.name}
-    to_set, to_remove = tag_changes(current["tags"], wanted, desired.purge_tags)
-    predicted["tags"] = apply_tags(current["tags"], to_set, to_remove)
-    actions = [Action("DeleteTags", {"keys": to_remove})] if to_remove else []
-    return actions + ([Action("CreateTags", {"tags": to_set})] if to_set else [])
 
 
 def _plan_power(state: str, wanted: str, predicted: dict[str, Any]) -> list[Action]:
@@ -336,15 +324,29 @@ def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
     return instance_view(instances[0]) if instances else None
 
 
-@dataclass
-class Executor:
-    """Applies planned actions to one instance, retrying profile propagation errors."""
+class InstanceActions:
+    """The handlers of one instance's actions; the instance id is known once it exists."""
 
-    ec2: Any
-    desired: DesiredInstance
-    log: RetryLog = field(default_factory=RetryLog)
-    retried: list[dict[str, str]] = field(default_factory=list)
-    instance_id: str | None = None
+    def __init__(self, ec2: Any, desired: DesiredInstance, instance_id: str | None) -> None:
+        self.ec2 = ec2
+        self.desired = desired
+        self.instance_id = instance_id
+
+    def handlers(self) -> dict[str, Handler]:
+        profile_retry = Retry(is_profile_not_ready, self.desired.profile_wait_timeout)
+        return {
+            "RunInstances": Handler(self.launch, profile_retry, then=partial(self.wait_state, "running")),
+            "AssociateIamInstanceProfile": Handler(self.associate, profile_retry, then=self.wait_association),
+            "ReplaceIamInstanceProfileAssociation": Handler(
+                self.replace_association, profile_retry, then=self.wait_association
+            ),
+            "ModifyInstanceMetadataOptions": Handler(self.modify_metadata),
+            "CreateTags": Handler(self.create_tags),
+            "DeleteTags": Handler(self.delete_tags),
+            "StartInstances": Handler(self.start, then=partial(self.wait_state, "running")),
+            "StopInstances": Handler(self.stop, then=partial(self.wait_state, "stopped")),
+            "TerminateInstances": Handler(self.terminate, then=partial(self.wait_state, "terminated")),
+        }
 
     @property
     def target(self) -> str:
@@ -353,74 +355,38 @@ class Executor:
             raise AssertionError("no instance to act on")
         return self.instance_id
 
-    def apply(self, actions: list[Action]) -> None:
-        for action in actions:
-            getattr(self, f"_{snake_case(action.operation)}")(**action.args)
+    def launch(self, request: dict[str, Any]) -> None:
+        self.instance_id = _ec2.run_instance(self.ec2, request)["InstanceId"]
 
-    def _with_profile_retry(self, operation: str, call: Any) -> Any:
-        before = self.log.count
-        policy = RetryPolicy(timeout=self.desired.profile_wait_timeout)
-        try:
-            return retry_when(call, is_profile_not_ready, policy, self.log)
-        except AwsApiError as err:
-            if is_profile_not_ready(err):
-                raise KeylessAwsError(
-                    f"instance profile {self.desired.instance_profile} did not become usable by EC2 in "
-                    f"{self.desired.profile_wait_timeout} seconds ({self.log.count - before} retries): "
-                    f"{err.message}",
-                    code=err.code,
-                    operation=operation,
-                ) from err
-            raise
-        finally:
-            self.retried += [{"operation": operation, "error": code} for code in self.log.attempts[before:]]
+    def associate(self, profile: dict[str, str]) -> None:
+        _ec2.associate_profile(self.ec2, self.target, profile)
 
-    def _run_instances(self, request: dict[str, Any]) -> None:
-        instance = self._with_profile_retry("RunInstances", lambda: _ec2.run_instance(self.ec2, request))
-        self.instance_id = instance["InstanceId"]
-        self._wait_state("running")
-
-    def _associate_iam_instance_profile(self, profile: dict[str, str]) -> None:
-        instance_id = self.target
-        self._with_profile_retry(
-            "AssociateIamInstanceProfile", lambda: _ec2.associate_profile(self.ec2, instance_id, profile)
-        )
-        self._wait_association()
-
-    def _replace_iam_instance_profile_association(self, profile: dict[str, str]) -> None:
+    def replace_association(self, profile: dict[str, str]) -> None:
         associations = _ec2.profile_associations(self.ec2, self.target)
         if not associations:
-            self._associate_iam_instance_profile(profile)
+            _ec2.associate_profile(self.ec2, self.target, profile)
             return
-        association_id = associations[0]["AssociationId"]
-        self._with_profile_retry(
-            "ReplaceIamInstanceProfileAssociation",
-            lambda: _ec2.replace_profile(self.ec2, association_id, profile),
-        )
-        self._wait_association()
+        _ec2.replace_profile(self.ec2, associations[0]["AssociationId"], profile)
 
-    def _modify_instance_metadata_options(self, options: dict[str, Any]) -> None:
+    def modify_metadata(self, options: dict[str, Any]) -> None:
         _ec2.modify_metadata_options(self.ec2, self.target, options)
 
-    def _create_tags(self, tags: dict[str, str]) -> None:
+    def create_tags(self, tags: dict[str, str]) -> None:
         _ec2.create_tags(self.ec2, self.target, tags)
 
-    def _delete_tags(self, keys: list[str]) -> None:
+    def delete_tags(self, keys: list[str]) -> None:
         _ec2.delete_tags(self.ec2, self.target, keys)
 
-    def _start_instances(self) -> None:
+    def start(self) -> None:
         _ec2.start_instance(self.ec2, self.target)
-        self._wait_state("running")
 
-    def _stop_instances(self) -> None:
+    def stop(self) -> None:
         _ec2.stop_instance(self.ec2, self.target)
-        self._wait_state("stopped")
 
-    def _terminate_instances(self) -> None:
+    def terminate(self) -> None:
         _ec2.terminate_instance(self.ec2, self.target)
-        self._wait_state("terminated")
 
-    def _wait_state(self, wanted: str) -> None:
+    def wait_state(self, wanted: str) -> None:
         if not self.desired.wait:
             return
         instance_id = self.target
@@ -434,7 +400,7 @@ class Executor:
             reached, RetryPolicy(timeout=self.desired.wait_timeout), f"instance {instance_id} to be {wanted}"
         )
 
-    def _wait_association(self) -> None:
+    def wait_association(self) -> None:
         if not self.desired.wait:
             return
         instance_id, wanted = self.target, self.desired.instance_profile or ""
@@ -470,33 +436,66 @@ def reconcile_profile(ec2: Any, view: dict[str, Any] | None, wanted: str | None)
     return view
 
 
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    desired = desired_instance(params)
-    ec2 = clients.ec2
-    current = reconcile_profile(ec2, find_instance(ec2, desired.name), desired.instance_profile)
-    if current is None and desired.state == "absent":
-        actions: list[Action] = []
-        predicted: dict[str, Any] = {}
-    elif current is None:
-        actions, predicted = plan_create(desired)
-    else:
+class InstanceResource(Resource):
+    def __init__(self, desired: DesiredInstance, clients: Any) -> None:
+        self.desired = desired
+        self.ec2 = clients.ec2
+        self.executor: Executor | None = None
+
+    def read(self) -> State | None:
+        return reconcile_profile(
+            self.ec2, find_instance(self.ec2, self.desired.name), self.desired.instance_profile
+        )
+
+    def plan(self, current: State | None) -> Plan:
+        desired = self.desired
+        if current is None and desired.state == "absent":
+            return Plan([], None)
+        if current is None:
+            return Plan(*plan_create(desired))
         actions, predicted = plan_update(current, desired)
-    executor = Executor(ec2, desired, instance_id=current["instance_id"] if current else None)
-    after = predicted
-    if actions and not check_mode:
-        executor.apply(actions)
-        raw = _ec2.describe_instance(ec2, executor.instance_id) if executor.instance_id else None
-        after = reconcile_profile(ec2, instance_view(raw), desired.instance_profile) if raw else predicted
-    if desired.state == "absent":
-        after = {}
-    result: dict[str, Any] = {
-        "changed": bool(actions),
-        "instance": after,
-        "operations": [action.operation for action in actions],
-        "retries": executor.retried,
-    }
-    if current is not None and desired.state != "absent":
-        result["warnings"] = drift_warnings(current, desired)
-    if diff:
-        result["diff"] = make_diff(diff_view(current), diff_view(after))
-    return result
+        if desired.state == "absent":
+            return Plan(actions, None)
+        return Plan(actions, predicted, warnings=drift_warnings(current, desired))
+
+    def apply(self, plan: Plan, current: State | None) -> State | None:
+        instance = InstanceActions(self.ec2, self.desired, current["instance_id"] if current else None)
+        self.executor = Executor(instance.handlers())
+        try:
+            self.executor.run(plan.actions)
+        except AwsApiError as err:
+            if err.operation in PROFILE_OPERATIONS and is_profile_not_ready(err):
+                raise self._profile_not_usable(err) from err
+            raise
+        if self.desired.state == "absent" or instance.instance_id is None:
+            return plan.predicted
+        raw = _ec2.describe_instance(self.ec2, instance.instance_id)
+        return (
+            reconcile_profile(self.ec2, instance_view(raw), self.desired.instance_profile)
+            if raw
+            else plan.predicted
+        )
+
+    def _profile_not_usable(self, err: AwsApiError) -> KeylessAwsError:
+        retries = (
+            sum(self.executor.retried(operation) for operation in PROFILE_OPERATIONS) if self.executor else 0
+        )
+        return KeylessAwsError(
+            f"instance profile {self.desired.instance_profile} did not become usable by EC2 in "
+            f"{self.desired.profile_wait_timeout} seconds ({retries} retries): {err.message}",
+            code=err.code,
+            operation=err.operation,
+        )
+
+    def result(self, after: State | None) -> dict[str, Any]:
+        return {"instance": after or {}, "retries": self.executor.retries if self.executor else []}
+
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        return diff_view(state)
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    return converge(InstanceResource(desired_instance(params), clients), check_mode, diff)
+
+
+SPEC = ModuleSpec(OPTIONS, run, services=("ec2",))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.keyless.aws.plugins.module_utils import _role_policy as rp
+from ansible_collections.keyless.aws.plugins.module_utils import _iam_role_policy as rp
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 
 TRUST = (

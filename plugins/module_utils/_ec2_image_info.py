@@ -1,5 +1,5 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.ec2_image_info: find images, newest first."""
+"""The whole behaviour of keyless.aws.ec2_image_info (find images, newest first), and its ``SPEC``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 
-IMAGE_INFO_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "owners": {"type": "list", "elements": "str", "default": []},
     "name": {"type": "str"},
     "architecture": {"type": "str"},
@@ -66,3 +67,6 @@ def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -
     raw = _ec2.describe_images(clients.ec2, list(params.get("owners") or []), image_filters(params))
     images = newest_first([image_view(image) for image in raw])
     return {"changed": False, "images": images, "latest": images[0] if images else None}
+
+
+SPEC = ModuleSpec(OPTIONS, run, diff=False, services=("ec2",))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.keyless.aws.plugins.module_utils import _role_info
+from ansible_collections.keyless.aws.plugins.module_utils import _iam_role_info as _role_info
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 
 TRUST = json.dumps(
@@ -54,7 +54,6 @@ def test_path_prefix_and_unknown_name(clients):
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"name": "a", "path_prefix": "/x/"}, "name"),
         ({"name": "bad name"}, "name"),
         ({"path_prefix": "x"}, "path_prefix"),
     ],
@@ -63,3 +62,13 @@ def test_bad_input(params, field):
     with pytest.raises(ValidationError) as err:
         _role_info.validate_info_params(params)
     assert err.value.field == field
+
+
+def test_name_and_path_prefix_together_are_refused_by_the_spec():
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    spec = _role_info.SPEC
+    outcome = ArgumentSpecValidator(spec.argument_spec(), **spec.spec_extras).validate(
+        {"name": "a", "path_prefix": "/x/"}
+    )
+    assert "mutually exclusive: name|path_prefix" in outcome.errors.msg

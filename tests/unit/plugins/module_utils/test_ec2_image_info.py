@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.keyless.aws.plugins.module_utils import _images
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2_image_info as _images
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 
 

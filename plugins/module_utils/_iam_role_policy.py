@@ -1,15 +1,18 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.iam_role_policy: one inline policy of one role."""
+"""The whole behaviour of keyless.aws.iam_role_policy (one inline policy of one role), and its ``SPEC``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
-from ansible_collections.keyless.aws.plugins.module_utils._diff import Action, execute, make_diff
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Executor, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     normalize_policy,
@@ -23,14 +26,12 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_role_name,
 )
 
-ROLE_POLICY_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "role": {"type": "str", "required": True, "aliases": ["role_name"]},
     "name": {"type": "str", "required": True, "aliases": ["policy_name"]},
     "policy": {"type": "raw", "aliases": ["policy_document", "policy_json"]},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
 }
-
-HANDLERS = {"PutRolePolicy": _iam.put_role_policy, "DeleteRolePolicy": _iam.delete_role_policy}
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,15 @@ def plan(current: dict[str, Any] | None, desired: DesiredPolicy) -> list[Action]
         return (
             []
             if current is None
-            else [Action("DeleteRolePolicy", {"role": desired.role, "name": desired.name})]
+            else [Action("DeleteRolePolicy", {"role": desired.role, "policy_name": desired.name})]
         )
     if desired.policy is None:  # desired_policy() guarantees a policy for state=present
         raise AssertionError("no policy to put")
     if current is not None and policies_equivalent(current, desired.policy):
         return []
-    return [Action("PutRolePolicy", {"role": desired.role, "name": desired.name, "policy": desired.policy})]
+    return [
+        Action("PutRolePolicy", {"role": desired.role, "policy_name": desired.name, "policy": desired.policy})
+    ]
 
 
 def check_aggregate_size(iam: Any, desired: DesiredPolicy) -> None:
@@ -84,53 +87,62 @@ def check_aggregate_size(iam: Any, desired: DesiredPolicy) -> None:
     validate_inline_total(sizes, "policy")
 
 
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    desired = desired_policy(params)
-    iam = clients.iam
-    current = _iam.get_role_policy(iam, desired.role, desired.name)
-    if current is None and _iam.get_role(iam, desired.role) is None:
+class RolePolicyResource(Resource):
+    def __init__(self, desired: DesiredPolicy, clients: Any, check_mode: bool) -> None:
+        self.desired = desired
+        self.iam = clients.iam
+        self.check_mode = check_mode
+        self.role_exists = True
+
+    def read(self) -> State | None:
+        current = _iam.get_role_policy(self.iam, self.desired.role, self.desired.name)
         # GetRolePolicy says NoSuchEntity both for a missing role and a missing policy.
-        if desired.state == "absent":
-            return _result(desired, None, None, [], diff)
-        if check_mode:
+        if current is None:
+            self.role_exists = _iam.get_role(self.iam, self.desired.role) is not None
+        return current
+
+    def plan(self, current: State | None) -> Plan:
+        desired = self.desired
+        if not self.role_exists and desired.state == "present":
+            if not self.check_mode:
+                raise ValidationError(
+                    "role", f"role {desired.role} does not exist; create it first (keyless.aws.iam_role)"
+                )
             # In a checked play an earlier task may be about to create the role.
-            result = _result(desired, None, desired.policy, plan(None, desired), diff)
             warning = f"role {desired.role} does not exist yet; assuming an earlier task creates it"
-            result["warnings"] = [warning]
-            return result
-        raise ValidationError(
-            "role", f"role {desired.role} does not exist; create it first (keyless.aws.iam_role)"
-        )
-    actions = plan(current, desired)
-    if actions and actions[0].operation == "PutRolePolicy":
-        check_aggregate_size(iam, desired)
-    if actions and not check_mode:
-        execute(actions, HANDLERS, iam)
-    after = desired.policy if desired.state == "present" else None
-    return _result(desired, current, after, actions, diff)
+            return Plan(plan(None, desired), desired.policy, warnings=[warning])
+        actions = plan(current, desired)
+        if self.role_exists and actions and actions[0].operation == "PutRolePolicy":
+            check_aggregate_size(self.iam, desired)
+        if not actions:
+            return Plan([], current)
+        return Plan(actions, desired.policy if desired.state == "present" else None)
+
+    def apply(self, plan: Plan, current: State | None) -> State | None:
+        Executor(self.handlers()).run(plan.actions)
+        return plan.predicted
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "PutRolePolicy": Handler(partial(_iam.put_role_policy, self.iam)),
+            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, self.iam)),
+        }
+
+    def result(self, after: State | None) -> dict[str, Any]:
+        return {"role_name": self.desired.role, "policy_name": self.desired.name, "policy": after}
+
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        if state is None:
+            return {}
+        return {
+            "role_name": self.desired.role,
+            "policy_name": self.desired.name,
+            "policy": normalize_policy(state),
+        }
 
 
-def _result(
-    desired: DesiredPolicy,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    actions: list[Action],
-    diff: bool,
-) -> dict[str, Any]:
-    effective = after if actions else before
-    result: dict[str, Any] = {
-        "changed": bool(actions),
-        "role_name": desired.role,
-        "policy_name": desired.name,
-        "policy": effective,
-        "operations": [action.operation for action in actions],
-    }
-    if diff:
-        result["diff"] = make_diff(_diff_view(desired, before), _diff_view(desired, after))
-    return result
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    return converge(RolePolicyResource(desired_policy(params), clients, check_mode), check_mode, diff)
 
 
-def _diff_view(desired: DesiredPolicy, policy: dict[str, Any] | None) -> dict[str, Any]:
-    if policy is None:
-        return {}
-    return {"role_name": desired.role, "policy_name": desired.name, "policy": normalize_policy(policy)}
+SPEC = ModuleSpec(OPTIONS, run)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.keyless.aws.plugins.module_utils import _instance_profile as ip
+from ansible_collections.keyless.aws.plugins.module_utils import _iam_instance_profile as ip
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
 
 TRUST = (
@@ -12,7 +12,7 @@ TRUST = (
 
 
 def params(**overrides):
-    base = {key: option.get("default") for key, option in ip.INSTANCE_PROFILE_OPTIONS.items()}
+    base = {key: option.get("default") for key, option in ip.OPTIONS.items()}
     base.update(name="app-profile")
     base.update(overrides)
     return base

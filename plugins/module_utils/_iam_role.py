@@ -1,34 +1,37 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.iam_role: ``run(params, clients, check_mode, diff)``.
+"""The whole behaviour of keyless.aws.iam_role, and its module spec (``SPEC``).
 
-Read current state, plan actions with pure functions, apply them unless in check mode,
-re-read. Nothing here imports AnsibleModule or exits.
+Decisions are pure functions of (current, desired); ``RoleResource`` runs them through the
+converge skeleton. Nothing here imports AnsibleModule or exits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
-from ansible_collections.keyless.aws.plugins.module_utils._diff import (
-    Action,
-    apply_tags,
-    execute,
-    make_diff,
-    string_tags,
-    tag_actions,
-    tag_changes,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Executor,
+    Handler,
+    plan_tags,
+    retry_codes,
+    string_tags,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     normalize_policy,
     policies_equivalent,
     validate_policy,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll, retry_on
+from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES, RetryPolicy, poll
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     managed_policy_candidates,
     validate_arn,
@@ -37,9 +40,10 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_path,
     validate_role_name,
     validate_tags,
+    validate_wait_timeouts,
 )
 
-ROLE_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["role_name"]},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "path": {"type": "str", "default": "/"},
@@ -55,25 +59,6 @@ ROLE_OPTIONS: dict[str, dict[str, Any]] = {
     "wait_timeout": {"type": "int", "default": 120},
 }
 
-HANDLERS = {
-    "CreateRole": _iam.create_role,
-    "UpdateAssumeRolePolicy": _iam.update_assume_role_policy,
-    "UpdateRole": _iam.update_role,
-    "PutRolePermissionsBoundary": _iam.put_role_permissions_boundary,
-    "DeleteRolePermissionsBoundary": _iam.delete_role_permissions_boundary,
-    "AttachRolePolicy": _iam.attach_role_policy,
-    "DetachRolePolicy": _iam.detach_role_policy,
-    "TagRole": _iam.tag_role,
-    "UntagRole": _iam.untag_role,
-    "RemoveRoleFromInstanceProfile": _iam.remove_role_from_instance_profile,
-    "DeleteRolePolicy": _iam.delete_role_policy,
-}
-
-# Right after detaching policies or leaving profiles, DeleteRole can still answer
-# DeleteConflict until IAM's replicas agree (IAM User Guide, "Changes that I make are
-# not always immediately visible").
-DELETE_RETRY_CODES = ("DeleteConflict", "ConcurrentModification")
-
 
 @dataclass(frozen=True)
 class DesiredRole:
@@ -81,7 +66,7 @@ class DesiredRole:
     state: str
     path: str
     description: str | None
-    trust: dict[str, Any] | None
+    trust_policy: dict[str, Any] | None
     max_session_duration: int | None
     permissions_boundary: str | None
     managed_policies: tuple[str, ...] | None
@@ -100,9 +85,9 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
         validate_description(params["description"], "description")
     if params.get("max_session_duration") is not None:
         validate_max_session_duration(params["max_session_duration"], "max_session_duration")
-    trust = load_policy(params.get("assume_role_policy"), "assume_role_policy")
-    if trust is not None:
-        validate_policy(trust, "assume_role_policy", "trust")
+    trust_policy = load_policy(params.get("assume_role_policy"), "assume_role_policy")
+    if trust_policy is not None:
+        validate_policy(trust_policy, "assume_role_policy", "trust")
     boundary = params.get("permissions_boundary")
     if boundary:
         validate_arn(boundary, "permissions_boundary", service="iam", resource_type="policy")
@@ -111,15 +96,14 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
         for index, value in enumerate(managed):
             _validate_managed_reference(value, f"managed_policies[{index}]")
     validate_tags(string_tags(params.get("tags")), "tags")
-    if params.get("wait_timeout", 120) < 0:
-        raise ValidationError("wait_timeout", "must be 0 or more seconds")
+    validate_wait_timeouts(params, "wait_timeout")
     purge_managed = params.get("purge_managed_policies")
     return DesiredRole(
         name=params["name"],
         state=params.get("state") or "present",
         path=params.get("path") or "/",
         description=params.get("description"),
-        trust=trust,
+        trust_policy=trust_policy,
         max_session_duration=params.get("max_session_duration"),
         permissions_boundary=boundary,
         managed_policies=None if managed is None else tuple(managed),
@@ -153,16 +137,12 @@ def role_view(raw: Mapping[str, Any], managed: list[str] | None = None) -> dict[
         "max_session_duration": raw.get("MaxSessionDuration", 3600),
         "assume_role_policy_document": raw.get("AssumeRolePolicyDocument") or {},
         "permissions_boundary": boundary.get("PermissionsBoundaryArn"),
-        "tags": _iam.tag_dict(raw.get("Tags")),
-        "create_date": _iso(raw.get("CreateDate")),
+        "tags": tag_dict(raw.get("Tags")),
+        "create_date": iso(raw.get("CreateDate")),
     }
     if managed is not None:
         view["managed_policies"] = sorted(managed)
     return view
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def diff_view(role: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -191,15 +171,15 @@ def diff_view(role: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[list[Action], dict[str, Any]]:
     """Actions that create the role, and the role as it will then be."""
-    if desired.trust is None:
+    if desired.trust_policy is None:
         raise ValidationError("assume_role_policy", f"is required to create role {desired.name}")
     actions = [
         Action(
             "CreateRole",
             {
-                "name": desired.name,
+                "role": desired.name,
                 "path": desired.path,
-                "trust": desired.trust,
+                "trust_policy": desired.trust_policy,
                 "description": desired.description,
                 "max_session_duration": desired.max_session_duration,
                 "permissions_boundary": desired.permissions_boundary or None,
@@ -215,7 +195,7 @@ def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[l
         "path": desired.path,
         "description": desired.description or "",
         "max_session_duration": desired.max_session_duration or 3600,
-        "assume_role_policy_document": desired.trust,
+        "assume_role_policy_document": desired.trust_policy,
         "permissions_boundary": desired.permissions_boundary or None,
         "tags": dict(desired.tags or {}),
         "create_date": None,
@@ -236,18 +216,18 @@ def plan_update(
     name = desired.name
     predicted = dict(current)
     actions: list[Action] = []
-    if desired.trust is not None and not policies_equivalent(
-        current["assume_role_policy_document"], desired.trust
+    if desired.trust_policy is not None and not policies_equivalent(
+        current["assume_role_policy_document"], desired.trust_policy
     ):
-        actions.append(Action("UpdateAssumeRolePolicy", {"name": name, "trust": desired.trust}))
-        predicted["assume_role_policy_document"] = desired.trust
+        actions.append(Action("UpdateAssumeRolePolicy", {"role": name, "trust_policy": desired.trust_policy}))
+        predicted["assume_role_policy_document"] = desired.trust_policy
     actions += _plan_role_settings(current, desired, predicted)
     actions += _plan_boundary(current, desired, predicted)
     actions += _plan_managed(current, desired, managed_arns, predicted)
-    to_set, to_remove = tag_changes(current["tags"], desired.tags, desired.purge_tags)
-    actions += tag_actions({"name": name}, to_set, to_remove, "TagRole", "UntagRole")
-    predicted["tags"] = apply_tags(current["tags"], to_set, to_remove)
-    return actions, predicted
+    tag_actions, predicted["tags"] = plan_tags(
+        current["tags"], desired.tags, desired.purge_tags, ("TagRole", "UntagRole"), {"role": name}
+    )
+    return actions + tag_actions, predicted
 
 
 def _plan_role_settings(
@@ -265,7 +245,7 @@ def _plan_role_settings(
         predicted["max_session_duration"] = duration
     return [
         Action(
-            "UpdateRole", {"name": desired.name, "description": description, "max_session_duration": duration}
+            "UpdateRole", {"role": desired.name, "description": description, "max_session_duration": duration}
         )
     ]
 
@@ -278,8 +258,8 @@ def _plan_boundary(
         return []
     predicted["permissions_boundary"] = wanted or None
     if wanted == "":
-        return [Action("DeleteRolePermissionsBoundary", {"name": desired.name})]
-    return [Action("PutRolePermissionsBoundary", {"name": desired.name, "arn": wanted})]
+        return [Action("DeleteRolePermissionsBoundary", {"role": desired.name})]
+    return [Action("PutRolePermissionsBoundary", {"role": desired.name, "arn": wanted})]
 
 
 def _plan_managed(
@@ -301,11 +281,11 @@ def _plan_managed(
 
 
 def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
-    """Everything that must go before DeleteRole succeeds, in the order IAM requires."""
+    """Everything that must go before DeleteRole succeeds, in the order IAM requires, then DeleteRole."""
     actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
-    actions += [Action("DeleteRolePolicy", {"role": name, "name": policy}) for policy in inline]
+    actions += [Action("DeleteRolePolicy", {"role": name, "policy_name": policy}) for policy in inline]
     actions += [Action("DetachRolePolicy", {"role": name, "arn": arn}) for arn in managed]
-    return actions
+    return [*actions, Action("DeleteRole", {"role": name})]
 
 
 # --- orchestration -------------------------------------------------------------------------
@@ -351,72 +331,84 @@ def read_role(iam: Any, name: str, with_managed: bool) -> dict[str, Any] | None:
     return role_view(raw, managed)
 
 
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    desired = desired_role(params)
-    iam = clients.iam
-    current = read_role(iam, desired.name, with_managed=desired.managed_policies is not None)
-    if desired.state == "absent":
-        return _run_absent(iam, desired, current, check_mode, diff)
-    managed_arns = None
-    if desired.managed_policies is not None:
-        role_arn = current["arn"] if current else None
-        managed_arns = resolve_managed(iam, clients, desired.managed_policies, role_arn)
-    if current is None:
-        actions, predicted = plan_create(desired, managed_arns)
-    else:
-        actions, predicted = plan_update(current, desired, managed_arns)
-    after = predicted
-    if actions and not check_mode:
-        execute(actions, HANDLERS, iam)
-        after = _reread(iam, desired) if desired.wait or current is None else predicted
-    result: dict[str, Any] = {
-        "changed": bool(actions),
-        "role": after,
-        "operations": [a.operation for a in actions],
-    }
-    if diff:
-        result["diff"] = make_diff(diff_view(current), diff_view(after))
-    return result
+class RoleResource(Resource):
+    def __init__(self, desired: DesiredRole, clients: Any) -> None:
+        self.desired = desired
+        self.clients = clients
+        self.iam = clients.iam
 
+    def read(self) -> State | None:
+        return read_role(self.iam, self.desired.name, with_managed=self.desired.managed_policies is not None)
 
-def _reread(iam: Any, desired: DesiredRole) -> dict[str, Any]:
-    # A new role can answer NoSuchEntity for a few seconds; ``wait`` really waits for it.
-    timeout = desired.wait_timeout if desired.wait else 0
-    return poll(
-        lambda: read_role(iam, desired.name, with_managed=desired.managed_policies is not None),
-        RetryPolicy(timeout=timeout),
-        f"role {desired.name} to become readable",
-    )
+    def plan(self, current: State | None) -> Plan:
+        desired = self.desired
+        if desired.state == "absent":
+            return self._plan_absent(current)
+        managed_arns = None
+        if desired.managed_policies is not None:
+            role_arn = current["arn"] if current else None
+            managed_arns = resolve_managed(self.iam, self.clients, desired.managed_policies, role_arn)
+        if current is None:
+            return Plan(*plan_create(desired, managed_arns))
+        return Plan(*plan_update(current, desired, managed_arns))
 
+    def _plan_absent(self, current: State | None) -> Plan:
+        if current is None:
+            return Plan([], None)
+        name = self.desired.name
+        profiles = [p["InstanceProfileName"] for p in _iam.list_instance_profiles_for_role(self.iam, name)]
+        inline = _iam.list_role_policy_names(self.iam, name)
+        managed = current.get("managed_policies")
+        if managed is None:
+            managed = _iam.list_attached_role_policy_arns(self.iam, name)
+        removed = {"instance_profiles": profiles, "inline_policies": inline, "managed_policies": managed}
+        return Plan(plan_delete(name, profiles, inline, managed), None, report={"removed": removed})
 
-def _run_absent(
-    iam: Any, desired: DesiredRole, current: Mapping[str, Any] | None, check_mode: bool, diff: bool
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"changed": current is not None, "role": {}}
-    if current is None:
-        result["operations"] = []
-        if diff:
-            result["diff"] = make_diff(None, None)
-        return result
-    profiles = [p["InstanceProfileName"] for p in _iam.list_instance_profiles_for_role(iam, desired.name)]
-    inline = _iam.list_role_policy_names(iam, desired.name)
-    managed = current.get("managed_policies")
-    if managed is None:
-        managed = _iam.list_attached_role_policy_arns(iam, desired.name)
-    actions = plan_delete(desired.name, profiles, inline, managed)
-    if not check_mode:
-        execute(actions, HANDLERS, iam)
-        retry_on(
-            lambda: _iam.delete_role(iam, desired.name),
-            DELETE_RETRY_CODES,
-            RetryPolicy(timeout=max(desired.wait_timeout, 1)),
+    def apply(self, plan: Plan, current: State | None) -> State | None:
+        Executor(self.handlers()).run(plan.actions)
+        if self.desired.state == "absent":
+            return None
+        return self._reread() if self.desired.wait or current is None else plan.predicted
+
+    def handlers(self) -> dict[str, Handler]:
+        iam = self.iam
+        # Right after detaching policies or leaving profiles, DeleteRole can still answer
+        # DeleteConflict until IAM's replicas agree (IAM User Guide, "Changes that I make are
+        # not always immediately visible").
+        delete_retry = retry_codes(DELETE_RETRY_CODES, self.desired.wait_timeout)
+        return {
+            "CreateRole": Handler(partial(_iam.create_role, iam)),
+            "UpdateAssumeRolePolicy": Handler(partial(_iam.update_assume_role_policy, iam)),
+            "UpdateRole": Handler(partial(_iam.update_role, iam)),
+            "PutRolePermissionsBoundary": Handler(partial(_iam.put_role_permissions_boundary, iam)),
+            "DeleteRolePermissionsBoundary": Handler(partial(_iam.delete_role_permissions_boundary, iam)),
+            "AttachRolePolicy": Handler(partial(_iam.attach_role_policy, iam)),
+            "DetachRolePolicy": Handler(partial(_iam.detach_role_policy, iam)),
+            "TagRole": Handler(partial(_iam.tag_role, iam)),
+            "UntagRole": Handler(partial(_iam.untag_role, iam)),
+            "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
+            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, iam)),
+            "DeleteRole": Handler(partial(_iam.delete_role, iam), delete_retry),
+        }
+
+    def _reread(self) -> State:
+        # A new role can answer NoSuchEntity for a few seconds; ``wait`` really waits for it.
+        desired = self.desired
+        return poll(
+            self.read,
+            RetryPolicy(timeout=desired.wait_timeout if desired.wait else 0),
+            f"role {desired.name} to become readable",
         )
-    result["operations"] = [a.operation for a in actions] + ["DeleteRole"]
-    result["removed"] = {
-        "instance_profiles": profiles,
-        "inline_policies": inline,
-        "managed_policies": managed,
-    }
-    if diff:
-        result["diff"] = make_diff(diff_view(current), None)
-    return result
+
+    def result(self, after: State | None) -> dict[str, Any]:
+        return {"role": after or {}}
+
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        return diff_view(state)
+
+
+def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+    return converge(RoleResource(desired_role(params), clients), check_mode, diff)
+
+
+SPEC = ModuleSpec(OPTIONS, run)

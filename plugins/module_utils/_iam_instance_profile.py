@@ -1,32 +1,36 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.iam_instance_profile."""
+"""The whole behaviour of keyless.aws.iam_instance_profile, and its module spec (``SPEC``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _iam
-from ansible_collections.keyless.aws.plugins.module_utils._diff import (
-    Action,
-    apply_tags,
-    execute,
-    make_diff,
-    string_tags,
-    tag_actions,
-    tag_changes,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll, retry_on
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Executor,
+    Handler,
+    plan_tags,
+    retry_codes,
+    string_tags,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES, RetryPolicy, poll
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_instance_profile_name,
     validate_path,
     validate_role_name,
     validate_tags,
+    validate_wait_timeouts,
 )
 
-INSTANCE_PROFILE_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["instance_profile_name"]},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "path": {"type": "str", "default": "/"},
@@ -38,18 +42,9 @@ INSTANCE_PROFILE_OPTIONS: dict[str, dict[str, Any]] = {
     "wait_timeout": {"type": "int", "default": 120},
 }
 
-HANDLERS = {
-    "CreateInstanceProfile": _iam.create_instance_profile,
-    "AddRoleToInstanceProfile": _iam.add_role_to_instance_profile,
-    "RemoveRoleFromInstanceProfile": _iam.remove_role_from_instance_profile,
-    "TagInstanceProfile": _iam.tag_instance_profile,
-    "UntagInstanceProfile": _iam.untag_instance_profile,
-}
-
 # A role that was just created can be refused by AddRoleToInstanceProfile with
 # NoSuchEntity for a few seconds (IAM eventual consistency).
 ADD_ROLE_RETRY_CODES = ("NoSuchEntity", "ConcurrentModification")
-DELETE_RETRY_CODES = ("DeleteConflict", "ConcurrentModification")
 
 
 @dataclass(frozen=True)
@@ -73,8 +68,7 @@ def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
         validate_role_name(role, "role")
     tags = string_tags(params.get("tags"))
     validate_tags(tags, "tags")
-    if params.get("wait_timeout", 120) < 0:
-        raise ValidationError("wait_timeout", "must be 0 or more seconds")
+    validate_wait_timeouts(params, "wait_timeout")
     return DesiredProfile(
         name=params["name"],
         state=params.get("state") or "present",
@@ -91,7 +85,6 @@ def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
 def profile_view(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The ``instance_profile`` return value (snake_case)."""
     roles = [role["RoleName"] for role in raw.get("Roles", [])]
-    created = raw.get("CreateDate")
     return {
         "instance_profile_name": raw["InstanceProfileName"],
         "instance_profile_id": raw.get("InstanceProfileId"),
@@ -99,8 +92,8 @@ def profile_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "path": raw.get("Path", "/"),
         "role": roles[0] if roles else None,
         "roles": roles,
-        "tags": _iam.tag_dict(raw.get("Tags")),
-        "create_date": created.isoformat() if hasattr(created, "isoformat") else created,
+        "tags": tag_dict(raw.get("Tags")),
+        "create_date": iso(raw.get("CreateDate")),
     }
 
 
@@ -139,7 +132,7 @@ def plan_roles(name: str, current_roles: list[str], wanted: str | None) -> tuple
 
 def plan_create(desired: DesiredProfile) -> tuple[list[Action], dict[str, Any]]:
     actions = [
-        Action("CreateInstanceProfile", {"name": desired.name, "path": desired.path, "tags": desired.tags})
+        Action("CreateInstanceProfile", {"profile": desired.name, "path": desired.path, "tags": desired.tags})
     ]
     role_actions, roles = plan_roles(desired.name, [], desired.role)
     predicted = {
@@ -162,24 +155,24 @@ def plan_update(current: Mapping[str, Any], desired: DesiredProfile) -> tuple[li
             f"cannot change on an existing instance profile (it is {current['path']}); delete it first",
         )
     actions, roles = plan_roles(desired.name, current["roles"], desired.role)
-    to_set, to_remove = tag_changes(current["tags"], desired.tags, desired.purge_tags)
-    actions += tag_actions(
-        {"name": desired.name}, to_set, to_remove, "TagInstanceProfile", "UntagInstanceProfile"
+    tag_actions, tags = plan_tags(
+        current["tags"],
+        desired.tags,
+        desired.purge_tags,
+        ("TagInstanceProfile", "UntagInstanceProfile"),
+        {"profile": desired.name},
     )
-    predicted = {
-        **current,
-        "roles": roles,
-        "role": roles[0] if roles else None,
-        "tags": apply_tags(current["tags"], to_set, to_remove),
-    }
-    return actions, predicted
+    predicted = {**current, "roles": roles, "role": roles[0] if roles else None, "tags": tags}
+    return actions + tag_actions, predicted
 
 
 def plan_delete(current: Mapping[str, Any]) -> list[Action]:
+    """Empty the profile (IAM refuses to delete one that holds a role), then delete it."""
     name = current["instance_profile_name"]
-    return [
+    actions = [
         Action("RemoveRoleFromInstanceProfile", {"profile": name, "role": role}) for role in current["roles"]
     ]
+    return [*actions, Action("DeleteInstanceProfile", {"profile": name})]
 
 
 # --- orchestration -------------------------------------------------------------------------
@@ -190,83 +183,84 @@ def read_profile(iam: Any, name: str) -> dict[str, Any] | None:
     return None if raw is None else profile_view(raw)
 
 
+class InstanceProfileResource(Resource):
+    def __init__(self, desired: DesiredProfile, clients: Any) -> None:
+        self.desired = desired
+        self.clients = clients
+        self.iam = clients.iam
+
+    def read(self) -> State | None:
+        return read_profile(self.iam, self.desired.name)
+
+    def plan(self, current: State | None) -> Plan:
+        if self.desired.state == "absent":
+            return self._plan_absent(current)
+        if current is None:
+            return Plan(*plan_create(self.desired))
+        return Plan(*plan_update(current, self.desired))
+
+    def _plan_absent(self, current: State | None) -> Plan:
+        if current is None:
+            return Plan([], None)
+        desired = self.desired
+        # With force the check is skipped: it needs EC2 access and a region the user may not have.
+        in_use = [] if desired.force else _associated_instances(self.clients, current["arn"])
+        if in_use:
+            raise KeylessAwsError(
+                f"instance profile {desired.name} is in use by EC2 instance(s) {', '.join(in_use)}; "
+                "terminate them or disassociate the profile first, or set force: true",
+                code="ProfileInUse",
+            )
+        return Plan(plan_delete(current), None, report={"associated_instances": in_use})
+
+    def apply(self, plan: Plan, current: State | None) -> State | None:
+        Executor(self.handlers()).run(plan.actions)
+        return None if self.desired.state == "absent" else self._reread()
+
+    def handlers(self) -> dict[str, Handler]:
+        iam, timeout = self.iam, self.desired.wait_timeout
+        return {
+            "CreateInstanceProfile": Handler(partial(_iam.create_instance_profile, iam)),
+            "AddRoleToInstanceProfile": Handler(
+                partial(_iam.add_role_to_instance_profile, iam), retry_codes(ADD_ROLE_RETRY_CODES, timeout)
+            ),
+            "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
+            "TagInstanceProfile": Handler(partial(_iam.tag_instance_profile, iam)),
+            "UntagInstanceProfile": Handler(partial(_iam.untag_instance_profile, iam)),
+            "DeleteInstanceProfile": Handler(
+                partial(_iam.delete_instance_profile, iam), retry_codes(DELETE_RETRY_CODES, timeout)
+            ),
+        }
+
+    def _reread(self) -> State:
+        # GetInstanceProfile right after CreateInstanceProfile may answer NoSuchEntity.
+        # Waiting until it reads back with the wanted role is what EC2 needs before launch.
+        desired = self.desired
+
+        def fetch() -> State | None:
+            profile = self.read()
+            if profile is None or (
+                desired.role is not None and profile["roles"] != ([desired.role] if desired.role else [])
+            ):
+                return None
+            return profile
+
+        timeout = desired.wait_timeout if desired.wait else 0
+        return poll(
+            fetch,
+            RetryPolicy(timeout=timeout),
+            f"instance profile {desired.name} to be readable with its role",
+        )
+
+    def result(self, after: State | None) -> dict[str, Any]:
+        return {"instance_profile": after or {}}
+
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        return diff_view(state)
+
+
 def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    desired = desired_profile(params)
-    iam = clients.iam
-    current = read_profile(iam, desired.name)
-    if desired.state == "absent":
-        return _run_absent(clients, desired, current, check_mode, diff)
-    actions, predicted = plan_create(desired) if current is None else plan_update(current, desired)
-    after = predicted
-    if actions and not check_mode:
-        _apply(iam, actions, desired)
-        after = _reread(iam, desired)
-    result: dict[str, Any] = {
-        "changed": bool(actions),
-        "instance_profile": after,
-        "operations": [action.operation for action in actions],
-    }
-    if diff:
-        result["diff"] = make_diff(diff_view(current), diff_view(after))
-    return result
-
-
-def _apply(iam: Any, actions: list[Action], desired: DesiredProfile) -> None:
-    retry = RetryPolicy(timeout=max(desired.wait_timeout, 1))
-    for action in actions:
-        if action.operation == "AddRoleToInstanceProfile":
-            retry_on(lambda a=action: execute([a], HANDLERS, iam), ADD_ROLE_RETRY_CODES, retry)
-        else:
-            execute([action], HANDLERS, iam)
-
-
-def _reread(iam: Any, desired: DesiredProfile) -> dict[str, Any]:
-    # GetInstanceProfile right after CreateInstanceProfile may answer NoSuchEntity.
-    # Waiting until it reads back with the wanted role is what EC2 needs before launch.
-    def fetch() -> dict[str, Any] | None:
-        profile = read_profile(iam, desired.name)
-        if profile is None or (
-            desired.role is not None and profile["roles"] != ([desired.role] if desired.role else [])
-        ):
-            return None
-        return profile
-
-    timeout = desired.wait_timeout if desired.wait else 0
-    return poll(
-        fetch, RetryPolicy(timeout=timeout), f"instance profile {desired.name} to be readable with its role"
-    )
-
-
-def _run_absent(
-    clients: Any, desired: DesiredProfile, current: Mapping[str, Any] | None, check_mode: bool, diff: bool
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"changed": current is not None, "instance_profile": {}, "operations": []}
-    if current is None:
-        if diff:
-            result["diff"] = make_diff(None, None)
-        return result
-    # With force the check is skipped: it needs EC2 access and a region the user may not have.
-    in_use = [] if desired.force else _associated_instances(clients, current["arn"])
-    if in_use and not desired.force:
-        raise KeylessAwsError(
-            f"instance profile {desired.name} is in use by EC2 instance(s) {', '.join(in_use)}; "
-            "terminate them or disassociate the profile first, or set force: true",
-            code="ProfileInUse",
-        )
-    actions = plan_delete(current)
-    iam = clients.iam
-    if not check_mode:
-        execute(actions, HANDLERS, iam)
-        retry_on(
-            lambda: _iam.delete_instance_profile(iam, desired.name),
-            DELETE_RETRY_CODES,
-            RetryPolicy(timeout=max(desired.wait_timeout, 1)),
-        )
-    result["operations"] = [action.operation for action in actions] + ["DeleteInstanceProfile"]
-    result["associated_instances"] = in_use
-    if diff:
-        result["diff"] = make_diff(diff_view(current), None)
-    return result
+    return converge(InstanceProfileResource(desired_profile(params), clients), check_mode, diff)
 
 
 def _associated_instances(clients: Any, profile_arn: str) -> list[str]:
@@ -275,3 +269,6 @@ def _associated_instances(clients: Any, profile_arn: str) -> list[str]:
             "region", "is needed to check which EC2 instances use the instance profile (or set force: true)"
         )
     return _ec2.instances_using_profile(clients.ec2, profile_arn)
+
+
+SPEC = ModuleSpec(OPTIONS, run)

@@ -1,5 +1,5 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.iam_role_info: read-only, never changes anything."""
+"""The whole behaviour of keyless.aws.iam_role_info (read-only, never changes anything), and its ``SPEC``."""
 
 from __future__ import annotations
 
@@ -7,23 +7,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
-from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._role import role_view
+from ansible_collections.keyless.aws.plugins.module_utils._iam_role import role_view
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.module_utils._validate import validate_path, validate_role_name
 
-ROLE_INFO_OPTIONS: dict[str, dict[str, Any]] = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "aliases": ["role_name"]},
     "path_prefix": {"type": "str", "aliases": ["path"]},
 }
 
-# Argument spec checks beyond the options themselves. The module passes them to AnsibleModule and
-# the controller-side fast path to ArgumentSpecValidator, so both reject the same input alike.
-ROLE_INFO_SPEC_EXTRAS: dict[str, Any] = {"mutually_exclusive": [("name", "path_prefix")]}
-
 
 def validate_info_params(params: Mapping[str, Any]) -> None:
-    if params.get("name") and params.get("path_prefix"):
-        raise ValidationError("name", "give either name or path_prefix, not both")
+    # name and path_prefix together are refused by the spec (mutually_exclusive, below).
     if params.get("name"):
         validate_role_name(params["name"], "name")
     if params.get("path_prefix"):
@@ -57,3 +52,6 @@ def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -
             for r in _iam.list_roles(iam, params.get("path_prefix") or "/")
         ]
     return {"changed": False, "roles": [describe_role(iam, raw) for raw in raws]}
+
+
+SPEC = ModuleSpec(OPTIONS, run, spec_extras={"mutually_exclusive": [("name", "path_prefix")]}, diff=False)

@@ -1,0 +1,82 @@
+# Internal use only: not a public API of keyless.aws; it may change without notice.
+"""The one converge skeleton every behaviour uses, for present and absent alike.
+
+read the current state -> plan actions and the predicted state (pure, may read more) ->
+apply unless in check mode (execute, then read back what AWS now shows) -> result and diff.
+Check mode returns the prediction, so ``changed``, the result and the diff come from the same
+plan whether or not anything ran (amazon.aws's iam_instance_profile shape, without its
+``if check_mode`` branches in every mutator).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action
+
+State = dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """What to do and what will be: ``predicted`` is None when the resource will not exist."""
+
+    actions: list[Action]
+    predicted: State | None
+    warnings: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)  # extra result keys, e.g. what a delete removed
+
+    @property
+    def operations(self) -> list[str]:
+        return [action.operation for action in self.actions]
+
+
+class Resource(ABC):
+    """One AWS resource as a module sees it; ``converge`` drives it."""
+
+    @abstractmethod
+    def read(self) -> State | None:
+        """The resource as AWS shows it now, or None when it does not exist."""
+
+    @abstractmethod
+    def plan(self, current: State | None) -> Plan:
+        """The actions that bring ``current`` to the desired state; no mutating call."""
+
+    @abstractmethod
+    def apply(self, plan: Plan, current: State | None) -> State | None:
+        """Execute ``plan`` and return the resource as it now is (None when gone)."""
+
+    @abstractmethod
+    def result(self, after: State | None) -> dict[str, Any]:
+        """The module's own return values for the state after the task."""
+
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        """What ``--diff`` shows of a state; nothing by default."""
+        return {}
+
+
+def converge(resource: Resource, check_mode: bool, diff: bool) -> dict[str, Any]:
+    current = resource.read()
+    plan = resource.plan(current)
+    after = plan.predicted
+    if plan.actions and not check_mode:
+        after = resource.apply(plan, current)
+    result: dict[str, Any] = {
+        "changed": bool(plan.actions),
+        **resource.result(after),
+        "operations": plan.operations,
+        **plan.report,
+    }
+    if plan.warnings:
+        result["warnings"] = list(plan.warnings)
+    if diff:
+        result["diff"] = make_diff(resource.diff_view(current), resource.diff_view(after))
+    return result
+
+
+def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Ansible's diff structure; absent resources are shown as an empty mapping."""
+    return {"before": dict(before or {}), "after": dict(after or {})}

@@ -1,0 +1,190 @@
+"""The plan/execute primitives: the executor's table, retries, waits, and the tag planner."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from botocore.exceptions import ClientError
+
+from ansible_collections.keyless.aws.plugins.module_utils import (
+    _iam_instance_profile,
+    _iam_role,
+    _iam_role_policy,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._errors import translate
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Executor,
+    Handler,
+    plan_tags,
+    retry_codes,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+def no_sleep_policy(**kwargs):
+    return RetryPolicy(sleep=lambda _seconds: None, **kwargs)
+
+
+def aws_error(code):
+    return translate(ClientError({"Error": {"Code": code, "Message": code}}, "Op"), "Op")
+
+
+def test_actions_run_in_order_through_the_table():
+    calls = []
+    handlers = {
+        "A": Handler(lambda value: calls.append(("A", value))),
+        "B": Handler(lambda: calls.append(("B",))),
+    }
+    Executor(handlers).run([Action("B"), Action("A", {"value": 1}), Action("B")])
+    assert calls == [("B",), ("A", 1), ("B",)]
+
+
+def test_an_operation_without_a_handler_is_a_bug_not_a_silent_skip():
+    with pytest.raises(KeyError):
+        Executor({}).run([Action("DeleteRole", {"role": "r"})])
+
+
+def test_retries_are_per_operation_recorded_and_bounded():
+    failures = iter(["DeleteConflict", "DeleteConflict"])
+
+    def delete():
+        code = next(failures, None)
+        if code:
+            raise aws_error(code)
+
+    executor = Executor({"DeleteRole": Handler(delete, retry_codes(["DeleteConflict"], 10))}, no_sleep_policy)
+    executor.run([Action("DeleteRole")])
+    assert executor.retries == [{"operation": "DeleteRole", "error": "DeleteConflict"}] * 2
+    assert executor.retried("DeleteRole") == 2
+
+
+def test_an_operation_without_retries_fails_at_once():
+    attempts = []
+
+    def delete():
+        attempts.append(1)
+        raise aws_error("DeleteConflict")
+
+    with pytest.raises(Exception, match="DeleteConflict"):
+        Executor({"DeleteRole": Handler(delete)}, no_sleep_policy).run([Action("DeleteRole")])
+    assert attempts == [1]
+
+
+def test_other_errors_are_not_retried():
+    attempts = []
+
+    def delete():
+        attempts.append(1)
+        raise aws_error("AccessDenied")
+
+    handlers = {"DeleteRole": Handler(delete, retry_codes(["DeleteConflict"], 10))}
+    with pytest.raises(Exception, match="AccessDenied"):
+        Executor(handlers, no_sleep_policy).run([Action("DeleteRole")])
+    assert attempts == [1]
+
+
+def test_then_runs_after_success_and_is_never_retried_with_the_call():
+    calls = []
+
+    def wait():
+        calls.append("wait")
+        raise aws_error("Throttling")
+
+    handlers = {"RunInstances": Handler(lambda: calls.append("run"), retry_codes(["Throttling"], 10), wait)}
+    with pytest.raises(Exception, match="Throttling"):
+        Executor(handlers, no_sleep_policy).run([Action("RunInstances")])
+    assert calls == ["run", "wait"]
+
+
+def test_tag_planner_removes_first_and_predicts_the_result():
+    actions, tags = plan_tags({"a": "1", "b": "2"}, {"a": "9"}, True, ("TagRole", "UntagRole"), {"role": "r"})
+    assert actions == [
+        Action("UntagRole", {"role": "r", "keys": ["b"]}),
+        Action("TagRole", {"role": "r", "tags": {"a": "9"}}),
+    ]
+    assert tags == {"a": "9"}
+    actions, tags = plan_tags({"a": "1"}, None, True, ("CreateTags", "DeleteTags"))
+    assert (actions, tags) == ([], {"a": "1"})
+    actions, tags = plan_tags({"a": "1", "b": "2"}, {"a": "1"}, False, ("CreateTags", "DeleteTags"))
+    assert (actions, tags) == ([], {"a": "1", "b": "2"})
+
+
+# --- every planned action's arguments are its handler's keyword arguments -----------------------
+
+
+def role_plans():
+    role = _iam_role
+    create = role.desired_role(
+        {**defaults(role), "name": "r", "assume_role_policy": TRUST, "tags": {"t": "1"}}
+    )
+    actions, predicted = role.plan_create(create, ["arn:aws:iam::aws:policy/A"])
+    update = role.desired_role(
+        {
+            **defaults(role),
+            "name": "r",
+            "assume_role_policy": POLICY | {"Statement": TRUST["Statement"]},
+            "description": "d",
+            "permissions_boundary": "arn:aws:iam::123456789012:policy/b",
+            "tags": {"new": "1"},
+        }
+    )
+    current = {
+        **predicted,
+        "assume_role_policy_document": {},
+        "tags": {"old": "1"},
+        "managed_policies": ["x"],
+    }
+    changed, _unused = role.plan_update(current, update, ["arn:aws:iam::aws:policy/B"])
+    deleted = role.plan_delete("r", ["p"], ["i"], ["arn:aws:iam::aws:policy/A"])
+    resource = role.RoleResource(create, FakeClients())
+    return resource.handlers(), actions + changed + deleted
+
+
+def profile_plans():
+    ip = _iam_instance_profile
+    desired = ip.desired_profile({**defaults(ip), "name": "p", "role": "r", "tags": {"a": "1"}})
+    actions, predicted = ip.plan_create(desired)
+    current = {**predicted, "roles": ["old"], "tags": {"b": "1"}, "arn": "arn"}
+    changed, _unused = ip.plan_update(current, desired)
+    resource = ip.InstanceProfileResource(desired, FakeClients())
+    return resource.handlers(), actions + changed + ip.plan_delete(current)
+
+
+def role_policy_plans():
+    rp = _iam_role_policy
+    put = rp.plan(None, rp.desired_policy({"role": "r", "name": "p", "policy": POLICY, "state": "present"}))
+    delete = rp.plan(POLICY, rp.desired_policy({"role": "r", "name": "p", "policy": None, "state": "absent"}))
+    desired = rp.desired_policy({"role": "r", "name": "p", "policy": POLICY, "state": "present"})
+    return rp.RolePolicyResource(desired, FakeClients(), False).handlers(), put + delete
+
+
+class FakeClients:
+    iam = object()
+    ec2 = object()
+    region = "us-east-1"
+
+
+def defaults(module):
+    return {key: option.get("default") for key, option in module.OPTIONS.items()}
+
+
+@pytest.mark.parametrize("plans", [role_plans, profile_plans, role_policy_plans])
+def test_planned_arguments_bind_to_the_handlers(plans):
+    handlers, actions = plans()
+    assert len({action.operation for action in actions}) >= 2
+    for action in actions:
+        assert action.operation in handlers, action.operation
+        inspect.signature(handlers[action.operation].call).bind(**action.args)
