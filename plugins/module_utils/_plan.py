@@ -56,10 +56,11 @@ class Executor:
     """Applies planned actions in order through an explicit operation -> handler table."""
 
     def __init__(
-        self, handlers: Mapping[str, Handler], policy: Callable[..., RetryPolicy] = RetryPolicy
+        self, handlers: Mapping[str, Handler], policy: Callable[..., RetryPolicy] | None = None
     ) -> None:
         self._handlers = dict(handlers)
-        self._policy = policy
+        # Looked up when the executor is made, so tests can put a fake clock in its place.
+        self._policy = policy or RetryPolicy
         self._log = RetryLog()
         self.retries: list[dict[str, str]] = []
 

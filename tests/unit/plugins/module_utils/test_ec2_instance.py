@@ -5,7 +5,7 @@ import functools
 import pytest
 from botocore.exceptions import ClientError
 
-from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _plan
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2_instance as inst
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     KeylessAwsError,
@@ -265,9 +265,10 @@ class FakeClock:
 @pytest.fixture
 def fake_time(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(
-        inst, "RetryPolicy", functools.partial(RetryPolicy, sleep=clock.sleep, clock=clock.clock)
-    )
+    fake = functools.partial(RetryPolicy, sleep=clock.sleep, clock=clock.clock)
+    # Retries run in the executor (_plan), waits in the behaviour (_ec2_instance).
+    monkeypatch.setattr(_plan, "RetryPolicy", fake)
+    monkeypatch.setattr(inst, "RetryPolicy", fake)
     return clock
 
 
