@@ -79,3 +79,31 @@ attributes:
     membership: [keyless.aws.aws]
     description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
 """
+
+    # Attributes of a module that only reads.
+    INFO_ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  action_group:
+    support: full
+    membership: [keyless.aws.aws]
+    description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
+"""
+
+    # Tags of an IAM resource, with IAM's purge semantics.
+    TAGS = r"""
+options:
+  tags:
+    description: Tags of the resource. Omitted leaves tags as they are.
+    type: dict
+    aliases: [resource_tags]
+  purge_tags:
+    description: Remove tags not in O(tags) (only when O(tags) is given).
+    type: bool
+    default: true
+"""

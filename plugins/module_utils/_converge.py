@@ -11,11 +11,13 @@ plan whether or not anything ran (amazon.aws's iam_instance_profile shape, witho
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from ansible_collections.keyless.aws.plugins.module_utils._module import Runner
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action
+from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 
 State = dict[str, Any]
 
@@ -35,7 +37,12 @@ class Plan:
 
 
 class Resource(ABC):
-    """One AWS resource as a module sees it; ``converge`` drives it."""
+    """One AWS resource as a module sees it; ``converge`` drives it.
+
+    A subclass is made from the module's parameters, the task's clients and check mode.
+    """
+
+    result_key: ClassVar[str] = ""  # the return value that holds the resource
 
     @abstractmethod
     def read(self) -> State | None:
@@ -49,9 +56,9 @@ class Resource(ABC):
     def apply(self, plan: Plan, current: State | None) -> State | None:
         """Execute ``plan`` and return the resource as it now is (None when gone)."""
 
-    @abstractmethod
     def result(self, after: State | None) -> dict[str, Any]:
-        """The module's own return values for the state after the task."""
+        """The module's own return values for the state after the task (empty when gone)."""
+        return {self.result_key: after or {}}
 
     def diff_view(self, state: State | None) -> dict[str, Any]:
         """What ``--diff`` shows of a state; nothing by default."""
@@ -75,6 +82,24 @@ def converge(resource: Resource, check_mode: bool, diff: bool) -> dict[str, Any]
     if diff:
         result["diff"] = make_diff(resource.diff_view(current), resource.diff_view(after))
     return result
+
+
+def runner(resource: Callable[[Mapping[str, Any], Any, bool], Resource]) -> Runner:
+    """A module's ``run(params, clients, check_mode, diff)``: converge the resource it makes."""
+
+    def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
+        return converge(resource(params, clients, check_mode), check_mode, diff)
+
+    return run
+
+
+def read_back(fetch: Callable[[], State | None], wait: bool, timeout: float, what: str) -> State:
+    """The resource once AWS shows the change: polled up to ``timeout`` with ``wait``, else read once.
+
+    Right after a create IAM can answer NoSuchEntity for a few seconds (IAM User Guide, "Changes
+    that I make are not always immediately visible"); a wait that runs out fails the task.
+    """
+    return poll(fetch, RetryPolicy(timeout=timeout if wait else 0), what)
 
 
 def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict, tag_list
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     AwsApiError,
     KeylessAwsError,
@@ -178,13 +178,6 @@ def instance_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "tags": tag_dict(raw.get("Tags")),
         "launch_time": iso(raw.get("LaunchTime")),
     }
-
-
-def diff_view(instance: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not instance:
-        return {}
-    keys = ("state", "instance_type", "image_id", "iam_instance_profile_arn", "metadata_options", "tags")
-    return {key: instance.get(key) for key in keys}
 
 
 # --- decisions (pure) ------------------------------------------------------------------------
@@ -437,8 +430,8 @@ def reconcile_profile(ec2: Any, view: dict[str, Any] | None, wanted: str | None)
 
 
 class InstanceResource(Resource):
-    def __init__(self, desired: DesiredInstance, clients: Any) -> None:
-        self.desired = desired
+    def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
+        self.desired = desired_instance(params)
         self.ec2 = clients.ec2
         self.executor: Executor | None = None
 
@@ -490,12 +483,13 @@ class InstanceResource(Resource):
     def result(self, after: State | None) -> dict[str, Any]:
         return {"instance": after or {}, "retries": self.executor.retries if self.executor else []}
 
-    def diff_view(self, state: State | None) -> dict[str, Any]:
-        return diff_view(state)
+    def diff_view(self, instance: State | None) -> dict[str, Any]:
+        if not instance:
+            return {}
+        keys = ("state", "instance_type", "image_id", "iam_instance_profile_arn", "metadata_options", "tags")
+        return {key: instance.get(key) for key in keys}
 
 
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    return converge(InstanceResource(desired_instance(params), clients), check_mode, diff)
-
+run = runner(InstanceResource)
 
 SPEC = ModuleSpec(OPTIONS, run, services=("ec2",))

@@ -10,7 +10,13 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
+from ansible_collections.keyless.aws.plugins.module_utils._converge import (
+    Plan,
+    Resource,
+    State,
+    read_back,
+    runner,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.module_utils._plan import (
@@ -21,7 +27,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._plan import (
     retry_codes,
     string_tags,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES, RetryPolicy, poll
+from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_instance_profile_name,
     validate_path,
@@ -95,12 +101,6 @@ def profile_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "tags": tag_dict(raw.get("Tags")),
         "create_date": iso(raw.get("CreateDate")),
     }
-
-
-def diff_view(profile: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not profile:
-        return {}
-    return {key: profile[key] for key in ("instance_profile_name", "path", "roles", "tags")}
 
 
 # --- decisions (pure) ----------------------------------------------------------------------
@@ -184,8 +184,10 @@ def read_profile(iam: Any, name: str) -> dict[str, Any] | None:
 
 
 class InstanceProfileResource(Resource):
-    def __init__(self, desired: DesiredProfile, clients: Any) -> None:
-        self.desired = desired
+    result_key = "instance_profile"
+
+    def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
+        self.desired = desired_profile(params)
         self.clients = clients
         self.iam = clients.iam
 
@@ -245,22 +247,20 @@ class InstanceProfileResource(Resource):
                 return None
             return profile
 
-        timeout = desired.wait_timeout if desired.wait else 0
-        return poll(
+        return read_back(
             fetch,
-            RetryPolicy(timeout=timeout),
+            desired.wait,
+            desired.wait_timeout,
             f"instance profile {desired.name} to be readable with its role",
         )
 
-    def result(self, after: State | None) -> dict[str, Any]:
-        return {"instance_profile": after or {}}
+    def diff_view(self, profile: State | None) -> dict[str, Any]:
+        if not profile:
+            return {}
+        return {key: profile[key] for key in ("instance_profile_name", "path", "roles", "tags")}
 
-    def diff_view(self, state: State | None) -> dict[str, Any]:
-        return diff_view(state)
 
-
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    return converge(InstanceProfileResource(desired_profile(params), clients), check_mode, diff)
+run = runner(InstanceProfileResource)
 
 
 def _associated_instances(clients: Any, profile_arn: str) -> list[str]:

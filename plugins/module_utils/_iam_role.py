@@ -14,7 +14,13 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
+from ansible_collections.keyless.aws.plugins.module_utils._converge import (
+    Plan,
+    Resource,
+    State,
+    read_back,
+    runner,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.module_utils._plan import (
@@ -31,7 +37,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     policies_equivalent,
     validate_policy,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES, RetryPolicy, poll
+from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     managed_policy_candidates,
     validate_arn,
@@ -142,27 +148,6 @@ def role_view(raw: Mapping[str, Any], managed: list[str] | None = None) -> dict[
     }
     if managed is not None:
         view["managed_policies"] = sorted(managed)
-    return view
-
-
-def diff_view(role: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What ``--diff`` shows: the user-settable fields, policies normalized."""
-    if not role:
-        return {}
-    view = {
-        key: role[key]
-        for key in (
-            "role_name",
-            "path",
-            "description",
-            "max_session_duration",
-            "permissions_boundary",
-            "tags",
-        )
-    }
-    view["assume_role_policy_document"] = normalize_policy(role["assume_role_policy_document"] or {})
-    if "managed_policies" in role:
-        view["managed_policies"] = role["managed_policies"]
     return view
 
 
@@ -332,8 +317,10 @@ def read_role(iam: Any, name: str, with_managed: bool) -> dict[str, Any] | None:
 
 
 class RoleResource(Resource):
-    def __init__(self, desired: DesiredRole, clients: Any) -> None:
-        self.desired = desired
+    result_key = "role"
+
+    def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
+        self.desired = desired_role(params)
         self.clients = clients
         self.iam = clients.iam
 
@@ -392,23 +379,32 @@ class RoleResource(Resource):
         }
 
     def _reread(self) -> State:
-        # A new role can answer NoSuchEntity for a few seconds; ``wait`` really waits for it.
         desired = self.desired
-        return poll(
-            self.read,
-            RetryPolicy(timeout=desired.wait_timeout if desired.wait else 0),
-            f"role {desired.name} to become readable",
+        return read_back(
+            self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
         )
 
-    def result(self, after: State | None) -> dict[str, Any]:
-        return {"role": after or {}}
+    def diff_view(self, role: State | None) -> dict[str, Any]:
+        """What ``--diff`` shows: the user-settable fields, policies normalized."""
+        if not role:
+            return {}
+        view = {
+            key: role[key]
+            for key in (
+                "role_name",
+                "path",
+                "description",
+                "max_session_duration",
+                "permissions_boundary",
+                "tags",
+            )
+        }
+        view["assume_role_policy_document"] = normalize_policy(role["assume_role_policy_document"] or {})
+        if "managed_policies" in role:
+            view["managed_policies"] = role["managed_policies"]
+        return view
 
-    def diff_view(self, state: State | None) -> dict[str, Any]:
-        return diff_view(state)
 
-
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    return converge(RoleResource(desired_role(params), clients), check_mode, diff)
-
+run = runner(RoleResource)
 
 SPEC = ModuleSpec(OPTIONS, run)

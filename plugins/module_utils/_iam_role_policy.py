@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, converge
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Executor, Handler
@@ -88,8 +88,8 @@ def check_aggregate_size(iam: Any, desired: DesiredPolicy) -> None:
 
 
 class RolePolicyResource(Resource):
-    def __init__(self, desired: DesiredPolicy, clients: Any, check_mode: bool) -> None:
-        self.desired = desired
+    def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
+        self.desired = desired_policy(params)
         self.iam = clients.iam
         self.check_mode = check_mode
         self.role_exists = True
@@ -141,8 +141,6 @@ class RolePolicyResource(Resource):
         }
 
 
-def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
-    return converge(RolePolicyResource(desired_policy(params), clients, check_mode), check_mode, diff)
-
+run = runner(RolePolicyResource)
 
 SPEC = ModuleSpec(OPTIONS, run)

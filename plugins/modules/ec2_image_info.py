@@ -33,17 +33,7 @@ options:
     default: {}
 extends_documentation_fragment:
   - keyless.aws.common
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  action_group:
-    support: full
-    membership: [keyless.aws.aws]
-    description: Use C(group/keyless.aws.aws) in C(module_defaults) to set common options.
+  - keyless.aws.common.info_attributes
 """
 
 EXAMPLES = r"""

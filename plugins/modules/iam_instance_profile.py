@@ -40,14 +40,6 @@ options:
       - Omitted leaves the role as it is; an empty string removes the role.
     type: str
     aliases: [role_name]
-  tags:
-    description: Tags of the instance profile. Omitted leaves tags as they are.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Remove tags not in O(tags) (only when O(tags) is given).
-    type: bool
-    default: true
   force:
     description: Delete even while EC2 instances use the profile (they lose their credentials).
     type: bool
@@ -63,6 +55,7 @@ options:
 extends_documentation_fragment:
   - keyless.aws.common
   - keyless.aws.common.attributes
+  - keyless.aws.common.tags
 """
 
 EXAMPLES = r"""

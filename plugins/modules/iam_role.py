@@ -68,14 +68,6 @@ options:
       - Detach managed policies not in O(managed_policies).
       - Defaults to V(true) when O(managed_policies) is given.
     type: bool
-  tags:
-    description: Tags of the role. Omitted leaves tags as they are.
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Remove tags not in O(tags) (only when O(tags) is given).
-    type: bool
-    default: true
   wait:
     description: Wait until a created or updated role can be read back.
     type: bool
@@ -89,6 +81,7 @@ options:
 extends_documentation_fragment:
   - keyless.aws.common
   - keyless.aws.common.attributes
+  - keyless.aws.common.tags
 """
 
 EXAMPLES = r"""

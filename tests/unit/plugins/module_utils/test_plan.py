@@ -127,9 +127,8 @@ def test_tag_planner_removes_first_and_predicts_the_result():
 
 def role_plans():
     role = _iam_role
-    create = role.desired_role(
-        {**defaults(role), "name": "r", "assume_role_policy": TRUST, "tags": {"t": "1"}}
-    )
+    create_params = {**defaults(role), "name": "r", "assume_role_policy": TRUST, "tags": {"t": "1"}}
+    create = role.desired_role(create_params)
     actions, predicted = role.plan_create(create, ["arn:aws:iam::aws:policy/A"])
     update = role.desired_role(
         {
@@ -149,17 +148,18 @@ def role_plans():
     }
     changed, _unused = role.plan_update(current, update, ["arn:aws:iam::aws:policy/B"])
     deleted = role.plan_delete("r", ["p"], ["i"], ["arn:aws:iam::aws:policy/A"])
-    resource = role.RoleResource(create, FakeClients())
+    resource = role.RoleResource(create_params, FakeClients(), False)
     return resource.handlers(), actions + changed + deleted
 
 
 def profile_plans():
     ip = _iam_instance_profile
-    desired = ip.desired_profile({**defaults(ip), "name": "p", "role": "r", "tags": {"a": "1"}})
+    profile_params = {**defaults(ip), "name": "p", "role": "r", "tags": {"a": "1"}}
+    desired = ip.desired_profile(profile_params)
     actions, predicted = ip.plan_create(desired)
     current = {**predicted, "roles": ["old"], "tags": {"b": "1"}, "arn": "arn"}
     changed, _unused = ip.plan_update(current, desired)
-    resource = ip.InstanceProfileResource(desired, FakeClients())
+    resource = ip.InstanceProfileResource(profile_params, FakeClients(), False)
     return resource.handlers(), actions + changed + ip.plan_delete(current)
 
 
@@ -167,8 +167,8 @@ def role_policy_plans():
     rp = _iam_role_policy
     put = rp.plan(None, rp.desired_policy({"role": "r", "name": "p", "policy": POLICY, "state": "present"}))
     delete = rp.plan(POLICY, rp.desired_policy({"role": "r", "name": "p", "policy": None, "state": "absent"}))
-    desired = rp.desired_policy({"role": "r", "name": "p", "policy": POLICY, "state": "present"})
-    return rp.RolePolicyResource(desired, FakeClients(), False).handlers(), put + delete
+    policy_params = {"role": "r", "name": "p", "policy": POLICY, "state": "present"}
+    return rp.RolePolicyResource(policy_params, FakeClients(), False).handlers(), put + delete
 
 
 class FakeClients:
