@@ -1,7 +1,8 @@
-"""Client side of the call recorder in ``sandbox/aws_server.py`` (stdlib only).
+"""Client side of the control endpoints of ``sandbox/aws_server.py`` (stdlib only).
 
 Tests and the benchmark import this to read, clear and classify the AWS API calls the local
-server received, whichever client made them (our modules, amazon.aws, the AWS CLI).
+server received, whichever client made them (our modules, amazon.aws, the AWS CLI); the
+sandbox, the metadata emulator and the tests to switch moto's authorization enforcement.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 CALLS_PATH = "/_keyless/calls"
 RESET_CALLS_PATH = "/_keyless/calls/reset"
 MOTO_RESET_PATH = "/moto-api/reset"
+MOTO_RESET_AUTH_PATH = "/moto-api/reset-auth"
 
 # Operation names that only read. AWS names its read-only actions Get*/List*/Describe*/Head*
 # (GetCallerIdentity, GetObject, HeadObject, ListObjectsV2, ...); the few others are listed.
@@ -44,8 +46,12 @@ def operation_counts(calls: list[dict[str, Any]]) -> Counter[str]:
     return Counter(f"{call['service']}:{call['operation']}" for call in calls)
 
 
-def _request(endpoint: str, path: str, method: str, timeout: float) -> bytes:
-    request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}", method=method, data=None)
+def _request(
+    endpoint: str, path: str, method: str, timeout: float, body: bytes | None = None
+) -> bytes:
+    headers = {"Content-Type": "text/plain"} if body is not None else {}
+    url = f"{endpoint.rstrip('/')}{path}"
+    request = urllib.request.Request(url, method=method, data=body, headers=headers)
     with _OPENER.open(request, timeout=timeout) as response:
         return response.read()
 
@@ -63,3 +69,18 @@ def reset_calls(endpoint: str, timeout: float = 10.0) -> None:
 def reset_moto(endpoint: str, timeout: float = 10.0) -> None:
     """Drop every resource moto holds; the recorded calls are kept."""
     _request(endpoint, MOTO_RESET_PATH, "POST", timeout)
+
+
+def reset_all(endpoint: str, timeout: float = 10.0) -> None:
+    """An empty moto and an empty call record, as the server was when it started."""
+    reset_moto(endpoint, timeout)
+    reset_calls(endpoint, timeout)
+
+
+def set_enforcement(endpoint: str, on: bool, timeout: float = 10.0) -> None:
+    """moto's IAM authorization enforcement on or off.
+
+    moto counts the requests it lets through before it starts checking policies: ``0`` free
+    requests left means enforced from now on, ``inf`` means never (moto's default).
+    """
+    _request(endpoint, MOTO_RESET_AUTH_PATH, "POST", timeout, b"0" if on else b"inf")

@@ -47,7 +47,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -60,6 +59,9 @@ from urllib.parse import unquote, urlsplit
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from awscalls import set_enforcement
 
 LOG = logging.getLogger("imds")
 
@@ -219,29 +221,21 @@ class MotoAuthToggle:
     """Switches moto's authorization enforcement off around a call and on again afterwards."""
 
     def __init__(self, endpoint: str) -> None:
-        self._url = f"{endpoint.rstrip('/')}/moto-api/reset-auth"
+        self._endpoint = endpoint
         self._lock = threading.Lock()
         # Emulators of other instances toggle the same moto: one at a time across processes.
         # One file per user (not per moto port) so runs leave no growing litter behind.
         self._lock_file = Path(tempfile.gettempdir()) / f"keyless-moto-auth-{os.getuid()}.lock"
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _set(self, count: str) -> None:
-        request = urllib.request.Request(
-            self._url, data=count.encode(), method="POST", headers={"Content-Type": "text/plain"}
-        )
-        with self._opener.open(request, timeout=10) as response:
-            response.read()
 
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
         with self._lock, self._lock_file.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            self._set("inf")
+            set_enforcement(self._endpoint, on=False)
             try:
                 yield
             finally:
-                self._set("0")
+                set_enforcement(self._endpoint, on=True)
 
 
 class ControlPlane:

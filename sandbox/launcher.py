@@ -1,30 +1,40 @@
-"""Start and stop the sandbox's loopback services as child processes (stdlib only).
+"""The child processes of the sandbox, the tests and the bench (stdlib only).
 
-Each service writes its port to a file once it listens; the launcher waits for that file,
-records the PID, and always stops what it started (SIGTERM, then SIGKILL). Services also
-get ``--exit-with-parent`` so that nothing outlives the process that started it.
+- ``clean_environment``: the one environment every child starts from (one scrub list);
+- ``start_service``/``start_aws_server``: loopback services. Each writes its port to a file
+  once it listens; the launcher waits for that file, records the PID, and always stops what it
+  started (SIGTERM, then SIGKILL). Services also get ``--exit-with-parent`` so that nothing
+  outlives the process that started it;
+- ``run``: a command that runs to its end (``ansible-playbook``, ``molecule``) in a process
+  group of its own, killed whole on a timeout or an interrupt.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+SANDBOX = Path(__file__).resolve().parent
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
-# Settings a service must not inherit from the caller: nothing real (keys, profiles, endpoints,
-# Ansible configuration) leaks into the sandbox, and moto keeps its default of not loading AWS's
-# managed policies (slow to start, and not what the sandbox's call counts assume).
-SCRUBBED_PREFIXES = ("AWS_", "ANSIBLE_", "BOTO")
+# Settings no child may inherit from the caller: nothing real (keys, profiles, endpoints,
+# Ansible or molecule configuration) leaks into the sandbox, a test or a measured run; no
+# ``KEYLESS_AWS_FAST_PATH=0`` in a shell turns the fast path off behind a caller's back; and
+# moto keeps its default of not loading AWS's managed policies (slow to start, and not what
+# the sandbox's call counts assume). A caller that wants one of these passes it in ``extra``.
+SCRUBBED_PREFIXES = ("AWS_", "ANSIBLE_", "BOTO", "KEYLESS_AWS_", "MOLECULE_")
 SCRUBBED_NAMES = frozenset({"MOTO_IAM_LOAD_MANAGED_POLICIES"})
 
 
-def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without AWS, Ansible or moto-preload settings, plus ``extra``."""
+def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without the scrubbed settings above, plus ``extra``."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -47,7 +57,12 @@ class Service:
 
     @property
     def url(self) -> str:
+        """Where it listens: the endpoint for clients (``http://127.0.0.1:PORT``)."""
         return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        """Everything the service has written to its log so far."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
@@ -100,6 +115,19 @@ def start_service(
     return service
 
 
+def start_aws_server(
+    workdir: Path,
+    preload: str = "",
+    quiet: bool = True,
+    python: str = sys.executable,
+    timeout: float = START_TIMEOUT,
+) -> Service:
+    """``aws_server.py`` (moto and the call recorder), ``preload`` being e.g. ``"iam,ec2"``."""
+    argv = [python, str(SANDBOX / "aws_server.py"), *["--quiet"] * quiet]
+    argv += ["--preload", preload] if preload else []
+    return start_service("aws_server", argv, workdir, clean_environment(), timeout)
+
+
 def _wait_for_port(service: Service, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,7 +149,58 @@ def stop_recorded(workdir: Path) -> list[int]:
             pid = int(pid_file.read_text())
             # Only a process of ours: a recycled PID must never be killed.
             if "sandbox/" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
-                os.kill(pid, 15)
+                os.kill(pid, signal.SIGTERM)
                 stopped.append(pid)
         pid_file.unlink(missing_ok=True)
     return stopped
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a command left: its exit status, its output and how long it took."""
+
+    rc: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def __str__(self) -> str:
+        streams = f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return f"rc={self.rc} after {self.seconds:.1f} s\n{streams}"
+
+
+def run(
+    command: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float,
+    merge_stderr: bool = False,
+) -> Finished:
+    """Run ``command`` to its end in a session of its own; ``merge_stderr`` interleaves both.
+
+    On a timeout (``subprocess.TimeoutExpired``) or an interrupt the whole process group is
+    killed, so ansible-playbook's forked workers and the modules they run go with it.
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return Finished(
+        process.returncode,
+        stdout.decode(errors="replace"),
+        (stderr or b"").decode(errors="replace"),
+        time.perf_counter() - start,
+    )

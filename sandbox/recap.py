@@ -1,4 +1,4 @@
-"""Read ansible-playbook's PLAY RECAP (stdlib only): the demo and the tests both need it."""
+"""Read ansible-playbook's PLAY RECAP (stdlib only): the demo, the tests and the bench use it."""
 
 from __future__ import annotations
 

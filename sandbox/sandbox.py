@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,26 +27,14 @@ SANDBOX = Path(__file__).resolve().parent
 REPO = SANDBOX.parent
 sys.path.insert(0, str(SANDBOX))
 
-from launcher import Service, clean_environment, start_service, stop_recorded  # noqa: E402
+from awscalls import set_enforcement  # noqa: E402
+from launcher import Service, clean_environment, start_aws_server, start_service, stop_recorded  # noqa: E402
 
 REGION = "us-east-1"
 BOOTSTRAP_KEY = ("AKIASANDBOXBOOTSTRAP", "sandbox-bootstrap-secret-not-a-real-key")
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 # moto's built-in Canonical images are older releases; the sandbox looks up one of those.
 SANDBOX_AMI_PATTERN = "ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*"
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def set_enforcement(endpoint: str, on: bool) -> None:
-    """moto's IAM authorization enforcement: ``0`` free actions left means enforced."""
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/reset-auth",
-        data=b"0" if on else b"inf",
-        headers={"Content-Type": "text/plain"},
-        method="POST",
-    )
-    with _OPENER.open(request, timeout=10) as response:
-        response.read()
 
 
 @dataclass
@@ -93,8 +80,8 @@ class Sandbox:
             raise
 
     def _start(self) -> None:
-        aws_argv = [self.python, str(SANDBOX / "aws_server.py"), "--quiet", "--preload", "iam,ec2,s3,sts"]
-        self.aws = self._service("aws", aws_argv, clean_environment())
+        self.aws = start_aws_server(self.run_dir, preload="iam,ec2,s3,sts", python=self.python)
+        self.services.append(self.aws)
         self.admin_key = self._bootstrap()
         imds_argv = [
             self.python,
@@ -107,15 +94,11 @@ class Sandbox:
             self.region,
             "--moto-auth-toggle",
         ]
-        self.imds = self._service("imds", imds_argv, clean_environment(self._admin_env()))
+        self.imds = start_service("imds", imds_argv, self.run_dir, clean_environment(self._admin_env()))
+        self.services.append(self.imds)
         set_enforcement(self.endpoint, on=True)
         for path in ("home", "root", "tmp"):
             (self.instance_dir / path).mkdir(parents=True, exist_ok=True)
-
-    def _service(self, name: str, argv: list[str], env: dict[str, str]) -> Service:
-        service = start_service(name, argv, self.run_dir, env)
-        self.services.append(service)
-        return service
 
     def _bootstrap(self) -> tuple[str, str]:
         """With enforcement off: the sandbox administrator and the bucket."""
