@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import awscalls
 import pytest
-from harness import EXECUTION_PATHS, AwsServer, PlaybookRunner, start_server
+from harness import EXECUTION_PATHS, PlaybookRunner
+from launcher import Service, start_aws_server
 
 # Test modules whose every playbook test runs twice, once per execution path, since what they
 # assert is module behaviour. Elsewhere, mark a test with @pytest.mark.both_paths to opt in.
@@ -24,9 +26,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
-    """The local AWS stand-in, started once per session (per xdist worker) and always stopped."""
-    server = start_server(tmp_path_factory.mktemp("aws_server"))
+def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The local AWS stand-in, started once per session (per xdist worker) and always stopped.
+
+    Not quiet: its log (``aws_server.log`` beside the port file) has a line per request.
+    """
+    server = start_aws_server(tmp_path_factory.mktemp("aws_server"), quiet=False)
     try:
         yield server
     finally:
@@ -34,9 +39,9 @@ def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsServer]:
 
 
 @pytest.fixture
-def aws(aws_server: AwsServer) -> AwsServer:
-    """The server with no resources and no recorded calls."""
-    aws_server.reset()
+def aws(aws_server: Service) -> Service:
+    """The server with no resources and no recorded calls; ``aws.url`` is its endpoint."""
+    awscalls.reset_all(aws_server.url)
     return aws_server
 
 
@@ -47,6 +52,6 @@ def execution_path() -> str | None:
 
 
 @pytest.fixture
-def run_playbook(aws: AwsServer, tmp_path, execution_path: str | None) -> PlaybookRunner:
+def run_playbook(aws: Service, tmp_path, execution_path: str | None) -> PlaybookRunner:
     """``run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None)``."""
-    return PlaybookRunner(endpoint=aws.endpoint, workdir=tmp_path / "ansible", path=execution_path)
+    return PlaybookRunner(endpoint=aws.url, workdir=tmp_path / "ansible", path=execution_path)

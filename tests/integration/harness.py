@@ -1,28 +1,26 @@
-"""Helpers for integration tests: the recording AWS server and real ``ansible-playbook`` runs."""
+"""Helpers for integration tests: real ``ansible-playbook`` runs against the recording AWS server.
+
+The server itself is ``sandbox/launcher.py``'s ``start_aws_server``: a ``launcher.Service``
+whose ``url`` is the endpoint; ``sandbox/awscalls.py`` reads and resets what it recorded.
+"""
 from __future__ import annotations
 
 import contextlib
 import itertools
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import launcher
+
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "sandbox"
-SERVER_SCRIPT = SANDBOX / "aws_server.py"
 COLLECTIONS_PATH = REPO / ".build" / "collections"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-
-if str(SANDBOX) not in sys.path:
-    sys.path.insert(0, str(SANDBOX))
-import awscalls  # noqa: E402
-import launcher  # noqa: E402
 
 REGION = "us-east-1"
 # The example key pair from the AWS documentation: moto accepts any key, AWS accepts neither.
@@ -34,58 +32,7 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 FAST_PATH_ENV = "KEYLESS_AWS_FAST_PATH"
 EXECUTION_PATHS = ("fast", "module")
 
-SERVER_START_TIMEOUT = 20.0
-SERVER_STOP_TIMEOUT = 5.0
 PLAYBOOK_TIMEOUT = 300.0
-
-
-# --- the AWS server -------------------------------------------------------------------------
-
-@dataclass
-class AwsServer:
-    """A running ``sandbox/aws_server.py``, started by the sandbox's launcher."""
-
-    service: launcher.Service
-
-    @property
-    def process(self) -> subprocess.Popen[bytes]:
-        return self.service.process
-
-    @property
-    def port(self) -> int:
-        return self.service.port
-
-    @property
-    def log(self) -> Path:
-        return self.service.log
-
-    @property
-    def endpoint(self) -> str:
-        return self.service.url
-
-    def calls(self) -> list[dict[str, Any]]:
-        """Every AWS call recorded since the last reset, oldest first."""
-        return awscalls.fetch_calls(self.endpoint)
-
-    def reset_calls(self) -> None:
-        awscalls.reset_calls(self.endpoint)
-
-    def reset(self) -> None:
-        """Empty moto and the call record."""
-        awscalls.reset_moto(self.endpoint)
-        awscalls.reset_calls(self.endpoint)
-
-    def stop(self, timeout: float = SERVER_STOP_TIMEOUT) -> None:
-        """SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
-        self.service.stop(timeout)
-
-
-def start_server(workdir: Path, env: dict[str, str] | None = None,
-                 timeout: float = SERVER_START_TIMEOUT) -> AwsServer:
-    """Start the server on a free loopback port; the caller must ``stop()`` it."""
-    argv = [sys.executable, str(SERVER_SCRIPT)]
-    environment = launcher.clean_environment(env)
-    return AwsServer(launcher.start_service("aws_server", argv, workdir, environment, timeout))
 
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -96,25 +43,13 @@ def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
 
 # --- ansible-playbook -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Result:
-    rc: int
-    stdout: str
-    stderr: str
-
-    def __str__(self) -> str:
-        return f"rc={self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
-
-
 def playbook_env(workdir: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """An environment with no AWS credentials or Ansible settings of the caller's."""
     home = workdir / "home"
     for path in (home, workdir / "ansible-local", workdir / "ansible-remote"):
         path.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AWS_", "ANSIBLE_", "BOTO_", "KEYLESS_AWS_"))}
-    env.update({
-        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{env.get('PATH', '')}",
+    return launcher.clean_environment({
+        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
         "ANSIBLE_HOME": str(home / ".ansible"),
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
@@ -133,9 +68,8 @@ def playbook_env(workdir: Path, overrides: dict[str, str] | None = None) -> dict
         "AWS_EC2_METADATA_DISABLED": "true",
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
+        **(overrides or {}),
     })
-    env.update(overrides or {})
-    return env
 
 
 def execution_path_env(path: str | None) -> dict[str, str]:
@@ -157,20 +91,6 @@ def base_extra_vars(endpoint: str) -> dict[str, Any]:
     }
 
 
-def _run(command: list[str], env: dict[str, str], cwd: Path, timeout: float) -> Result:
-    # A session of its own, so a timeout kills the forked workers too.
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise
-    return Result(process.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
-
-
 @dataclass
 class PlaybookRunner:
     """``run_playbook(...)``: ``ansible-playbook`` against one endpoint, in one work dir.
@@ -185,7 +105,8 @@ class PlaybookRunner:
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def __call__(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
-                 diff: bool = False, verbosity: int = 0, env: dict[str, str] | None = None) -> Result:
+                 diff: bool = False, verbosity: int = 0,
+                 env: dict[str, str] | None = None) -> launcher.Finished:
         run_dir = self.workdir / f"run{next(self._counter)}"
         run_dir.mkdir(parents=True)
         vars_file = run_dir / "extra_vars.json"
@@ -195,4 +116,4 @@ class PlaybookRunner:
         command += [f"-{'v' * verbosity}"] if verbosity else []
         command.append(str(Path(playbook).resolve()))
         overrides = {**execution_path_env(self.path), **(env or {})}
-        return _run(command, playbook_env(self.workdir, overrides), run_dir, self.timeout)
+        return launcher.run(command, playbook_env(self.workdir, overrides), run_dir, self.timeout)

@@ -1,11 +1,12 @@
-"""Helpers for the IMDS emulator tests: sandbox instances and a running ``sandbox/imds.py``."""
+"""Helpers for the IMDS emulator tests: sandbox instances and a running ``sandbox/imds.py``.
+
+A running emulator is a ``launcher.Service``: ``url`` is its endpoint, ``output()`` its log.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -53,56 +54,25 @@ def http(method: str, url: str, headers: dict[str, str] | None = None, body: byt
         return Answer(error.code, error.read().decode())
 
 
-def set_moto_enforcement(endpoint: str, enforced: bool) -> None:
-    """moto's authorization enforcement on (``0``) or off (``inf``)."""
-    answer = http(
-        "POST",
-        f"{endpoint}/moto-api/reset-auth",
-        {"Content-Type": "text/plain"},
-        b"0" if enforced else b"inf",
-    )
-    assert answer.status == 200, answer
-
-
 # --- the emulator -----------------------------------------------------------------------------
 
 
-@dataclass
-class Imds:
-    """A running ``sandbox/imds.py``, started by the sandbox's launcher."""
+def metadata_token(imds: Service, ttl: int = 60) -> str:
+    """An IMDSv2 session token (``PUT /latest/api/token``)."""
+    answer = http("PUT", f"{imds.url}/latest/api/token", {TTL_HEADER: str(ttl)})
+    assert answer.status == 200, answer
+    return answer.body
 
-    service: Service
 
-    @property
-    def process(self) -> subprocess.Popen[bytes]:
-        return self.service.process
+def metadata(imds: Service, path: str, token: str | None = None) -> Answer:
+    """``GET path`` from the emulator, with ``token`` when given (IMDSv1 without)."""
+    return http("GET", f"{imds.url}{path}", {TOKEN_HEADER: token} if token else {})
 
-    @property
-    def log(self) -> Path:
-        return self.service.log
 
-    @property
-    def endpoint(self) -> str:
-        return self.service.url
-
-    def token(self, ttl: int = 60) -> str:
-        answer = http("PUT", f"{self.endpoint}/latest/api/token", {TTL_HEADER: str(ttl)})
-        assert answer.status == 200, answer
-        return answer.body
-
-    def get(self, path: str, token: str | None = None) -> Answer:
-        return http("GET", f"{self.endpoint}{path}", {TOKEN_HEADER: token} if token else {})
-
-    def credentials(self, role: str, token: str) -> dict[str, Any]:
-        answer = self.get(f"{CREDENTIALS_PATH}{role}", token)
-        assert answer.status == 200, answer
-        return answer.json()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        self.service.stop(IMDS_STOP_TIMEOUT)
+def role_credentials(imds: Service, role: str, token: str) -> dict[str, Any]:
+    answer = metadata(imds, f"{CREDENTIALS_PATH}{role}", token)
+    assert answer.status == 200, answer
+    return answer.json()
 
 
 def imds_env(keys: tuple[str, str] | None = DUMMY_KEYS) -> dict[str, str]:
@@ -129,19 +99,18 @@ def start_imds(
     instance_id: str,
     keys: tuple[str, str] = DUMMY_KEYS,
     extra_args: tuple[str, ...] = (),
-) -> Imds:
+) -> Service:
     """Start the emulator with ``keys`` in its environment; the caller must ``stop()`` it."""
     argv = imds_argv(aws_endpoint, instance_id, *extra_args)
-    return Imds(start_service("imds", argv, workdir, imds_env(keys), IMDS_START_TIMEOUT))
+    return start_service("imds", argv, workdir, imds_env(keys), IMDS_START_TIMEOUT)
 
 
-def instance_env(workdir: Path, imds: Imds) -> dict[str, str]:
+def instance_env(workdir: Path, imds: Service) -> dict[str, str]:
     """What a process on the instance sees: no keys, no AWS files, only the metadata endpoint."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "BOTO_"))}
-    env.update(
+    return clean_environment(
         {
             "HOME": str(workdir),
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{imds.endpoint}/",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{imds.url}/",
             "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
             "AWS_DEFAULT_REGION": REGION,
@@ -149,7 +118,6 @@ def instance_env(workdir: Path, imds: Imds) -> dict[str, str]:
             "no_proxy": "127.0.0.1,localhost",
         }
     )
-    return env
 
 
 # --- sandbox resources ------------------------------------------------------------------------

@@ -7,8 +7,10 @@ import re
 import sys
 from pathlib import Path
 
+import awscalls
 import pytest
-from harness import SECRET_KEY, Result, execution_path_env
+from harness import SECRET_KEY, execution_path_env
+from launcher import Finished
 from recap import play_recap
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
@@ -18,7 +20,7 @@ CASES = PLAYBOOKS / "fast_path_cases.yml"
 VOLATILE = re.compile(r'"(create_date|role_id|instance_profile_id)": "[^"]*"')
 
 
-def kept_wrappers(run_playbook, tmp_path: Path, name: str, **kwargs) -> tuple[Result, list[str]]:
+def kept_wrappers(run_playbook, tmp_path: Path, name: str, **kwargs) -> tuple[Finished, list[str]]:
     """Run the triple keeping the files modules leave behind; the names of those for keyless.aws."""
     remote_tmp = tmp_path / f"remote-tmp-{name}"
     remote_tmp.mkdir()
@@ -63,7 +65,7 @@ def test_another_python_gets_the_module(run_playbook, aws, tmp_path):
 
 
 def run_cases(run_playbook, aws, tmp_path: Path, path: str) -> dict:
-    aws.reset()
+    awscalls.reset_all(aws.url)
     results_file = tmp_path / f"{path}.json"
     result = run_playbook(
         CASES,

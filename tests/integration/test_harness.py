@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from awscalls import is_mutating, mutating_calls
-from harness import ACCESS_KEY, SECRET_KEY, port_is_open, start_server
+from awscalls import fetch_calls, is_mutating, mutating_calls, reset_all
+from harness import ACCESS_KEY, SECRET_KEY, port_is_open
+from launcher import start_aws_server
 from recap import play_recap
 
 SMOKE = Path(__file__).parent / "playbooks" / "harness_smoke.yml"
@@ -18,12 +19,12 @@ def test_playbook_call_is_recorded_and_reset_clears_it(aws, run_playbook):
 
     assert result.rc == 0, result
     assert play_recap(result.stdout)["localhost"]["changed"] == 1
-    calls = aws.calls()
+    calls = fetch_calls(aws.url)
     assert [(c["service"], c["operation"], c["status"]) for c in calls] == [("iam", "CreateRole", 200)]
     assert calls[0]["access_key"] == ACCESS_KEY
     assert SECRET_KEY not in json.dumps(calls)
-    aws.reset()
-    assert aws.calls() == []
+    reset_all(aws.url)
+    assert fetch_calls(aws.url) == []
 
 
 def test_check_mode_run_makes_no_mutating_call(aws, run_playbook):
@@ -31,7 +32,7 @@ def test_check_mode_run_makes_no_mutating_call(aws, run_playbook):
 
     assert result.rc == 0, result
     assert play_recap(result.stdout)["localhost"]["skipped"] == 1
-    assert mutating_calls(aws.calls()) == []
+    assert mutating_calls(fetch_calls(aws.url)) == []
 
 
 @pytest.mark.parametrize(
@@ -90,10 +91,10 @@ def test_play_recap_parses_every_host():
 
 
 def test_stopped_server_leaves_no_process_and_no_listener(tmp_path):
-    server = start_server(tmp_path / "second")
+    server = start_aws_server(tmp_path / "second", quiet=False)
     try:
         assert port_is_open(server.port)
-        assert server.calls() == []
+        assert fetch_calls(server.url) == []
     finally:
         server.stop()
 

@@ -34,16 +34,16 @@ def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
     assert cases >= 20
     assert recap["failed"] == 0
     # Validation happens before any API call: the server saw nothing, so nothing changed.
-    assert aws.calls() == []
+    assert awscalls.fetch_calls(aws.url) == []
 
 
 def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
     _unused, recap = converge(run_playbook, check=True)
     assert recap["changed"] == 3
-    assert awscalls.mutating_calls(aws.calls()) == []
+    assert awscalls.mutating_calls(awscalls.fetch_calls(aws.url)) == []
 
     converge(run_playbook)
-    aws.reset_calls()
+    awscalls.reset_calls(aws.url)
     edits = {"triple_service": "lambda.amazonaws.com", "triple_actions": ["s3:*"], "triple_tags": {"x": "y"}}
     _unused, recap = converge(run_playbook, extra_vars=edits, check=True)
     assert recap["changed"] == 2
@@ -52,7 +52,7 @@ def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
     assert recap["changed"] == 3  # new role, new policy, profile swapped to the new role
     _unused, recap = converge(run_playbook, TRIPLE_ABSENT, check=True)
     assert recap["changed"] == 3
-    assert awscalls.mutating_calls(aws.calls()) == []
+    assert awscalls.mutating_calls(awscalls.fetch_calls(aws.url)) == []
 
     _unused, recap = converge(run_playbook)
     assert recap["changed"] == 0, "check mode changed something on the server"
@@ -61,10 +61,10 @@ def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
 def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
     _unused, first = converge(run_playbook)
     assert first["changed"] == 3
-    aws.reset_calls()
+    awscalls.reset_calls(aws.url)
     _unused, second = converge(run_playbook)
     assert second["changed"] == 0
-    assert [call["operation"] for call in aws.calls()] == NOOP_CALLS
+    assert [call["operation"] for call in awscalls.fetch_calls(aws.url)] == NOOP_CALLS
 
 
 def test_diff_shows_normalized_before_and_after(run_playbook, aws):
@@ -104,7 +104,7 @@ def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_pl
 
     ec2 = boto3.client(
         "ec2",
-        endpoint_url=aws.endpoint,
+        endpoint_url=aws.url,
         region_name="us-east-1",
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
         aws_secret_access_key="not-checked-by-the-local-endpoint",

@@ -16,23 +16,25 @@ from urllib.parse import quote
 
 import imds as emulator
 import pytest
+from awscalls import set_enforcement
 from botocore.exceptions import ClientError
-from harness import AwsServer
 from imds_helpers import (
     ACCOUNT_ID,
     CREDENTIALS_PATH,
     IMDS_SCRIPT,
+    IMDS_STOP_TIMEOUT,
     TTL_HEADER,
-    Imds,
     Sandbox,
     http,
     imds_command,
     imds_env,
     instance_env,
-    set_moto_enforcement,
+    metadata,
+    metadata_token,
+    role_credentials,
     start_imds,
 )
-from launcher import start_service
+from launcher import Service, start_service
 
 ROLE = "app-role"
 PROFILE = "app-profile"
@@ -40,7 +42,7 @@ ALLOWED_BUCKET = "app-allowed"
 OTHER_BUCKET = "app-other"
 AWS_CLI = Path(sys.executable).parent / "aws"
 
-StartImds = Callable[..., Imds]
+StartImds = Callable[..., Service]
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,17 @@ class Instance:
 
 
 @pytest.fixture
-def sandbox(aws: AwsServer) -> Sandbox:
-    return Sandbox(aws.endpoint)
+def sandbox(aws: Service) -> Sandbox:
+    return Sandbox(aws.url)
 
 
 @pytest.fixture
-def start(aws: AwsServer, tmp_path: Path) -> Iterator[StartImds]:
+def start(aws: Service, tmp_path: Path) -> Iterator[StartImds]:
     """``start(instance_id, keys=..., extra_args=...)``; every emulator is stopped afterwards."""
-    started: list[Imds] = []
+    started: list[Service] = []
 
-    def start_one(instance_id: str, **kwargs: object) -> Imds:
-        imds = start_imds(tmp_path / f"imds{len(started)}", aws.endpoint, instance_id, **kwargs)
+    def start_one(instance_id: str, **kwargs: object) -> Service:
+        imds = start_imds(tmp_path / f"imds{len(started)}", aws.url, instance_id, **kwargs)
         started.append(imds)
         return imds
 
@@ -68,10 +70,10 @@ def start(aws: AwsServer, tmp_path: Path) -> Iterator[StartImds]:
     for imds in started:  # SIGTERM to all first: they shut down in parallel
         imds.process.terminate()
     for imds in started:
-        imds.stop()
+        imds.stop(IMDS_STOP_TIMEOUT)
     # Every emulator exits cleanly on SIGTERM and takes its port file with it.
     assert [imds.process.returncode for imds in started] == [0] * len(started)
-    assert not [imds for imds in started if imds.service.port_file.exists()]
+    assert not [imds for imds in started if imds.port_file.exists()]
 
 
 def make_instance(sandbox: Sandbox, http_tokens: str = "required") -> Instance:
@@ -95,7 +97,7 @@ def role_client(sandbox: Sandbox, service: str, credentials: dict[str, str]):
     return sandbox.client(service, keys=keys, token=credentials["Token"])
 
 
-def assert_no_secrets_logged(imds: Imds, *secrets: str) -> None:
+def assert_no_secrets_logged(imds: Service, *secrets: str) -> None:
     output = imds.output()
     assert "GET /latest/meta-data/iam/security-credentials/" in output
     for secret in secrets:
@@ -143,50 +145,50 @@ def test_trust_policy_as_url_encoded_text_and_single_statement() -> None:
 
 def test_token_required_and_metadata(instance: Instance, start: StartImds) -> None:
     imds = start(instance.instance_id)
-    assert imds.get("/latest/meta-data/instance-id").status == 401
-    assert imds.get("/latest/meta-data/instance-id", "not-a-token").status == 401
-    token = imds.token()
-    listing = imds.get("/latest/meta-data/", token)
+    assert metadata(imds, "/latest/meta-data/instance-id").status == 401
+    assert metadata(imds, "/latest/meta-data/instance-id", "not-a-token").status == 401
+    token = metadata_token(imds)
+    listing = metadata(imds, "/latest/meta-data/", token)
     assert listing.status == 200
     assert {"instance-id", "iam/", "placement/", "ami-id"} <= set(listing.body.splitlines())
-    assert imds.get("/latest/meta-data/instance-id", token).body == instance.instance_id
-    assert imds.get("/latest/meta-data/placement/region", token).body == "us-east-1"
-    assert imds.get("/latest/meta-data/placement/availability-zone", token).body.startswith("us-east-1")
-    assert imds.get("/latest/meta-data/instance-type", token).body == "t3.micro"
-    document = imds.get("/latest/dynamic/instance-identity/document", token).json()
+    assert metadata(imds, "/latest/meta-data/instance-id", token).body == instance.instance_id
+    assert metadata(imds, "/latest/meta-data/placement/region", token).body == "us-east-1"
+    assert metadata(imds, "/latest/meta-data/placement/availability-zone", token).body.startswith("us-east-1")
+    assert metadata(imds, "/latest/meta-data/instance-type", token).body == "t3.micro"
+    document = metadata(imds, "/latest/dynamic/instance-identity/document", token).json()
     assert document["instanceId"] == instance.instance_id
     assert document["accountId"] == ACCOUNT_ID
     assert document["imageId"] == "ami-12345678"
-    assert imds.get("/latest/meta-data/no-such-thing", token).status == 404
+    assert metadata(imds, "/latest/meta-data/no-such-thing", token).status == 404
 
 
 def test_token_requests_as_on_ec2(instance: Instance, start: StartImds) -> None:
     imds = start(instance.instance_id)
-    url = f"{imds.endpoint}/latest/api/token"
+    url = f"{imds.url}/latest/api/token"
     for ttl in (None, "0", "21601", "ten"):
         headers = {TTL_HEADER: ttl} if ttl else {}
         assert http("PUT", url, headers).status == 400, ttl
     assert http("PUT", url, {TTL_HEADER: "21600"}).status == 200
     assert http("PUT", url, {TTL_HEADER: "60", "X-Forwarded-For": "10.0.0.1"}).status == 403
-    short = imds.token(ttl=1)
-    assert imds.get("/latest/meta-data/instance-id", short).status == 200
+    short = metadata_token(imds, ttl=1)
+    assert metadata(imds, "/latest/meta-data/instance-id", short).status == 200
     time.sleep(1.1)
-    assert imds.get("/latest/meta-data/instance-id", short).status == 401
+    assert metadata(imds, "/latest/meta-data/instance-id", short).status == 401
 
 
 def test_optional_tokens_allow_imdsv1(sandbox: Sandbox, start: StartImds) -> None:
     instance = make_instance(sandbox, http_tokens="optional")
     imds = start(instance.instance_id)
-    assert imds.get("/latest/meta-data/instance-id").body == instance.instance_id
-    assert imds.get(CREDENTIALS_PATH).body == ROLE
-    assert imds.get("/latest/meta-data/instance-id", "forged").status == 401
+    assert metadata(imds, "/latest/meta-data/instance-id").body == instance.instance_id
+    assert metadata(imds, CREDENTIALS_PATH).body == ROLE
+    assert metadata(imds, "/latest/meta-data/instance-id", "forged").status == 401
 
 
 def test_disabled_endpoint_refuses_everything(sandbox: Sandbox, start: StartImds) -> None:
     instance_id = sandbox.launch(http_tokens="optional", http_endpoint="disabled")
     imds = start(instance_id)
-    assert http("PUT", f"{imds.endpoint}/latest/api/token", {TTL_HEADER: "60"}).status == 403
-    assert imds.get("/latest/meta-data/instance-id").status == 403
+    assert http("PUT", f"{imds.url}/latest/api/token", {TTL_HEADER: "60"}).status == 403
+    assert metadata(imds, "/latest/meta-data/instance-id").status == 403
 
 
 # --- role credentials -------------------------------------------------------------------------
@@ -194,22 +196,22 @@ def test_disabled_endpoint_refuses_everything(sandbox: Sandbox, start: StartImds
 
 def test_role_credentials(instance: Instance, sandbox: Sandbox, start: StartImds) -> None:
     imds = start(instance.instance_id)
-    token = imds.token()
-    info = imds.get("/latest/meta-data/iam/info", token).json()
+    token = metadata_token(imds)
+    info = metadata(imds, "/latest/meta-data/iam/info", token).json()
     assert info["Code"] == "Success"
     assert info["InstanceProfileArn"] == instance.profile_arn
     assert info["InstanceProfileId"]
-    assert imds.get(CREDENTIALS_PATH, token).body == ROLE
-    assert imds.get(f"{CREDENTIALS_PATH}other-role", token).status == 404
+    assert metadata(imds, CREDENTIALS_PATH, token).body == ROLE
+    assert metadata(imds, f"{CREDENTIALS_PATH}other-role", token).status == 404
 
-    credentials = imds.credentials(ROLE, token)
+    credentials = role_credentials(imds, ROLE, token)
     assert (credentials["Code"], credentials["Type"]) == ("Success", "AWS-HMAC")
     expiration = datetime.strptime(credentials["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert expiration > datetime.now(UTC)
     identity = role_client(sandbox, "sts", credentials).get_caller_identity()
     assert identity["Arn"] == assumed_role_arn(instance.instance_id)
     # Cached: no rotation while far from expiry.
-    assert imds.credentials(ROLE, token)["AccessKeyId"] == credentials["AccessKeyId"]
+    assert role_credentials(imds, ROLE, token)["AccessKeyId"] == credentials["AccessKeyId"]
     assert_no_secrets_logged(imds, credentials["SecretAccessKey"], credentials["Token"], token)
 
 
@@ -222,16 +224,16 @@ print(session.client("sts", endpoint_url=sys.argv[1]).get_caller_identity()["Arn
 
 
 def test_botocore_and_aws_cli_use_the_instance_role(
-    instance: Instance, aws: AwsServer, start: StartImds, tmp_path: Path
+    instance: Instance, aws: Service, start: StartImds, tmp_path: Path
 ) -> None:
     imds = start(instance.instance_id)
     env = instance_env(tmp_path, imds)
-    cli_command = [str(AWS_CLI), "sts", "get-caller-identity", "--endpoint-url", aws.endpoint]
+    cli_command = [str(AWS_CLI), "sts", "get-caller-identity", "--endpoint-url", aws.url]
     # Both at once: the emulator serves concurrent credential fetches.
     boto, cli = (
         subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for command in (
-            [sys.executable, "-c", PROVIDER_CHAIN, aws.endpoint],
+            [sys.executable, "-c", PROVIDER_CHAIN, aws.url],
             [*cli_command, "--output", "json"],
         )
     )
@@ -248,10 +250,10 @@ def test_botocore_and_aws_cli_use_the_instance_role(
 
 def test_credentials_rotate_before_expiry(instance: Instance, start: StartImds) -> None:
     imds = start(instance.instance_id, extra_args=("--session-duration", "900", "--refresh-margin", "899"))
-    token = imds.token()
-    first = imds.credentials(ROLE, token)
+    token = metadata_token(imds)
+    first = role_credentials(imds, ROLE, token)
     time.sleep(1.1)
-    second = imds.credentials(ROLE, token)
+    second = role_credentials(imds, ROLE, token)
     assert second["Code"] == "Success"
     assert second["AccessKeyId"] != first["AccessKeyId"]
     assert_no_secrets_logged(imds, first["SecretAccessKey"], second["SecretAccessKey"], second["Token"])
@@ -259,8 +261,8 @@ def test_credentials_rotate_before_expiry(instance: Instance, start: StartImds) 
 
 def test_profile_change_switches_role(instance: Instance, sandbox: Sandbox, start: StartImds) -> None:
     imds = start(instance.instance_id)
-    token = imds.token()
-    imds.credentials(ROLE, token)
+    token = metadata_token(imds)
+    role_credentials(imds, ROLE, token)
     sandbox.create_role("next-role")
     next_profile = sandbox.create_profile("next-profile", "next-role")
     ec2 = sandbox.client("ec2")
@@ -271,8 +273,8 @@ def test_profile_change_switches_role(instance: Instance, sandbox: Sandbox, star
         AssociationId=association["IamInstanceProfileAssociations"][0]["AssociationId"],
     )
     time.sleep(emulator.INSTANCE_CACHE_SECONDS + 0.1)
-    assert imds.get(CREDENTIALS_PATH, token).body == "next-role"
-    credentials = imds.credentials("next-role", token)
+    assert metadata(imds, CREDENTIALS_PATH, token).body == "next-role"
+    credentials = role_credentials(imds, "next-role", token)
     identity = role_client(sandbox, "sts", credentials).get_caller_identity()
     assert identity["Arn"] == assumed_role_arn(instance.instance_id, "next-role")
 
@@ -280,8 +282,8 @@ def test_profile_change_switches_role(instance: Instance, sandbox: Sandbox, star
 def test_untrusted_role_gets_no_credentials(sandbox: Sandbox, start: StartImds) -> None:
     sandbox.create_role("lambda-role", service="lambda.amazonaws.com")
     imds = start(sandbox.launch(sandbox.create_profile("lambda-profile", "lambda-role")))
-    token = imds.token()
-    answer = imds.get(f"{CREDENTIALS_PATH}lambda-role", token)
+    token = metadata_token(imds)
+    answer = metadata(imds, f"{CREDENTIALS_PATH}lambda-role", token)
     assert answer.status == 200
     document = answer.json()
     assert document["Code"] == "AssumeRoleUnauthorizedAccess"
@@ -291,24 +293,24 @@ def test_untrusted_role_gets_no_credentials(sandbox: Sandbox, start: StartImds) 
 
 def test_profile_without_role_or_no_profile(sandbox: Sandbox, start: StartImds) -> None:
     empty = start(sandbox.launch(sandbox.create_profile("empty-profile")))
-    token = empty.token()
-    assert empty.get(CREDENTIALS_PATH, token).status == 404
-    assert empty.get("/latest/meta-data/iam/info", token).json()["Code"] == "Success"
+    token = metadata_token(empty)
+    assert metadata(empty, CREDENTIALS_PATH, token).status == 404
+    assert metadata(empty, "/latest/meta-data/iam/info", token).json()["Code"] == "Success"
     bare = start(sandbox.launch())
-    token = bare.token()
-    assert bare.get("/latest/meta-data/iam/info", token).status == 404
-    assert bare.get(CREDENTIALS_PATH, token).status == 404
-    assert "iam/" not in bare.get("/latest/meta-data/", token).body.splitlines()
+    token = metadata_token(bare)
+    assert metadata(bare, "/latest/meta-data/iam/info", token).status == 404
+    assert metadata(bare, CREDENTIALS_PATH, token).status == 404
+    assert "iam/" not in metadata(bare, "/latest/meta-data/", token).body.splitlines()
 
 
 # --- moto with authorization enforcement ------------------------------------------------------
 
 
 @pytest.fixture
-def enforcement(aws: AwsServer, sandbox: Sandbox) -> Iterator[Callable[[], None]]:
+def enforcement(aws: Service, sandbox: Sandbox) -> Iterator[Callable[[], None]]:
     """``enforce()`` switches moto's enforcement on; it is always switched off again."""
-    yield lambda: set_moto_enforcement(aws.endpoint, enforced=True)
-    set_moto_enforcement(aws.endpoint, enforced=False)
+    yield lambda: set_enforcement(aws.url, on=True)
+    set_enforcement(aws.url, on=False)
     # Off again: keys moto never issued are accepted, as every other test expects.
     stranger = sandbox.client("sts", keys=("AKIAUNKNOWNUNKNOWN00", "secret"))
     assert stranger.get_caller_identity()["Account"] == ACCOUNT_ID
@@ -324,8 +326,8 @@ def test_moto_auth_toggle_with_enforcement(
         s3.put_object(Bucket=bucket, Key="data.txt", Body=b"payload")
     enforcement()
     imds = start(instance.instance_id, keys=admin, extra_args=("--moto-auth-toggle",))
-    token = imds.token()
-    credentials = imds.credentials(ROLE, token)
+    token = metadata_token(imds)
+    credentials = role_credentials(imds, ROLE, token)
     assert credentials["Code"] == "Success"
 
     role_s3 = role_client(sandbox, "s3", credentials)
@@ -363,9 +365,9 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-def test_exits_with_its_parent(instance: Instance, aws: AwsServer, tmp_path: Path) -> None:
+def test_exits_with_its_parent(instance: Instance, aws: Service, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
-    command = imds_command(aws.endpoint, instance.instance_id, port_file, "--exit-with-parent")
+    command = imds_command(aws.url, instance.instance_id, port_file, "--exit-with-parent")
     launcher = subprocess.run(
         [sys.executable, "-c", LAUNCHER, str(port_file), *command],
         env=imds_env(),
@@ -407,18 +409,18 @@ def test_own_keys_come_from_the_environment_only() -> None:
     assert keys == {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "secret"}
 
 
-def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: AwsServer, tmp_path: Path) -> None:
+def test_instance_found_by_name_once_it_exists(sandbox: Sandbox, aws: Service, tmp_path: Path) -> None:
     # The demo sandbox starts the emulator before site.yml launches the instance.
-    argv = [sys.executable, str(IMDS_SCRIPT), "--instance-name", "named-box", "--aws-endpoint", aws.endpoint]
-    imds = Imds(start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env()))
+    argv = [sys.executable, str(IMDS_SCRIPT), "--instance-name", "named-box", "--aws-endpoint", aws.url]
+    imds = start_service("imds", [*argv, "--region", "us-east-1"], tmp_path, imds_env())
     try:
-        assert imds.get("/latest/meta-data/instance-id").status == 404  # no instance yet
+        assert metadata(imds, "/latest/meta-data/instance-id").status == 404  # no instance yet
         instance = make_instance(sandbox)
         sandbox.client("ec2").create_tags(
             Resources=[instance.instance_id], Tags=[{"Key": "Name", "Value": "named-box"}]
         )
         time.sleep(1.1)  # past the emulator's 1 s instance cache
-        answer = imds.get("/latest/meta-data/instance-id", imds.token())
+        answer = metadata(imds, "/latest/meta-data/instance-id", metadata_token(imds))
         assert (answer.status, answer.body) == (200, instance.instance_id)
     finally:
-        imds.stop()
+        imds.stop(IMDS_STOP_TIMEOUT)
