@@ -10,7 +10,6 @@ import hashlib
 import os
 import pwd
 import re
-import signal
 import socket
 import stat
 import subprocess
@@ -21,6 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import launcher
+from recap import play_recap
+
 REPO = Path(__file__).resolve().parents[2]
 ROLE_DIR = REPO / "roles" / "awscli"
 PLAYBOOK = Path(__file__).resolve().parent / "awscli_playbook.yml"
@@ -30,8 +32,7 @@ BIN_DIR = Path(sys.executable).parent
 RUN_TIMEOUT = 300.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
-                    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)", re.MULTILINE)
+HOST = "localhost"  # the only host of awscli_playbook.yml (-i localhost,)
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ class Result:
     seconds: float
 
     def recap(self) -> dict[str, int]:
-        """The counters of the last PLAY RECAP line."""
-        matches = list(_RECAP.finditer(self.output))
-        assert matches, f"no PLAY RECAP in the output:\n{self.output}"
-        return {key: int(value) for key, value in matches[-1].groupdict().items() if key != "host"}
+        """The host's counters in the last PLAY RECAP (ok, changed, failed, ...)."""
+        hosts = play_recap(self.output)
+        assert HOST in hosts, f"no PLAY RECAP for {HOST} in the output:\n{self.output}"
+        return hosts[HOST]
 
     def task_status(self, name: str) -> str:
         """ok, changed, skipping, fatal... of the first run of the role task called ``name``."""
@@ -74,10 +75,8 @@ def isolated_env(workdir: Path) -> dict[str, str]:
     home, tmp = workdir / "home", workdir / "tmp"
     home.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("ANSIBLE_", "AWS_", "MOLECULE_"))}
-    env.update({
-        "PATH": f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}",
+    env = launcher.clean_environment({
+        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
         # The role's temporary directories land here, where a test can see they were removed.
         "TMPDIR": str(tmp),
@@ -106,18 +105,8 @@ def isolated_env(workdir: Path) -> dict[str, str]:
 def run(command: list[str], env: dict[str, str], cwd: Path = REPO,
         timeout: float = RUN_TIMEOUT) -> Result:
     """Run ``command`` in a session of its own (a timeout kills its children too)."""
-    start = time.monotonic()
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
-    try:
-        output = process.communicate(timeout=timeout)[0]
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise
-    text = _ANSI.sub("", output.decode(errors="replace"))
-    return Result(process.returncode, text, time.monotonic() - start)
+    finished = launcher.run(command, env, cwd, timeout, merge_stderr=True)
+    return Result(finished.rc, _ANSI.sub("", finished.stdout), finished.seconds)
 
 
 def playbook(workdir: Path, *args: str, **extra_vars: str) -> Result:

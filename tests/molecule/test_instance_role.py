@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from awscli_support import BIN_DIR, REPO, isolated_env, run
-
-sys.path.insert(0, str(REPO / "sandbox"))
-
-from launcher import clean_environment, start_service
+from launcher import start_aws_server
 
 ROLE_DIR = REPO / "roles" / "instance"
 
 
 @pytest.fixture
 def aws_endpoint(tmp_path: Path) -> Iterator[str]:
-    argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet", "--preload", "iam,ec2"]
-    service = start_service("aws", argv, tmp_path / "aws", clean_environment())
+    service = start_aws_server(tmp_path / "aws", preload="iam,ec2")
     try:
         yield service.url
     finally:
