@@ -7,11 +7,8 @@ log just before the run and a read just after it, the same way for both collecti
 from __future__ import annotations
 
 import json
-import os
 import resource
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "sandbox"))
 import awscalls  # noqa: E402
+import launcher  # noqa: E402
 from recap import play_recap  # noqa: E402
 
 PLAYBOOK_TIMEOUT = 900.0
@@ -56,24 +54,15 @@ def run_playbook(command: list[str], env: dict[str, str], cwd: Path) -> tuple[fl
     workers and module processes, so their time is in it. Other engineers' load on the machine
     inflates the wall time but hardly the CPU time.
     """
-    cpu_before, start = _children_cpu(), time.perf_counter()
-    result = subprocess.run(
-        command,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=env,
-        cwd=cwd,
-        timeout=PLAYBOOK_TIMEOUT,
-        check=False,
-    )
-    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu_before
-    stdout = result.stdout.decode(errors="replace")
-    if result.returncode != 0:
+    cpu_before = _children_cpu()
+    result = launcher.run(command, env, cwd, PLAYBOOK_TIMEOUT)
+    cpu = _children_cpu() - cpu_before
+    if result.rc != 0:
         raise RuntimeError(
-            f"{' '.join(command)} failed with rc={result.returncode}:\n"
-            f"{stdout[-4000:]}\n{result.stderr.decode(errors='replace')[-4000:]}"
+            f"{' '.join(command)} failed with rc={result.rc}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
-    return wall, cpu, stdout
+    return result.seconds, cpu, result.stdout
 
 
 def changed_tasks(stdout: str) -> int:
@@ -108,14 +97,15 @@ class Runner:
         return [float(value) for value in intervals]
 
     def env(self) -> dict[str, str]:
+        """The sandbox's clean environment plus what a measured run needs.
+
+        No AWS, Ansible or ``KEYLESS_AWS_`` setting of the caller's gets through: a
+        ``KEYLESS_AWS_FAST_PATH=0`` in the shell would turn the fast-path subject into the module
+        path, and the module-path subject sets its switch in the playbook, not here.
+        """
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "ANSIBLE_", "BOTO_"))
-        }
-        env.update(
+        return launcher.clean_environment(
             {
                 "HOME": str(home),
                 "ANSIBLE_HOME": str(home / ".ansible"),
@@ -139,7 +129,6 @@ class Runner:
                 "no_proxy": "127.0.0.1,localhost",
             }
         )
-        return env
 
     def measure(self, playbook: Path, meta: dict[str, Any]) -> Run:
         """Run ``playbook`` once; ``meta`` holds rep, size, workload, collection and tasks."""

@@ -31,7 +31,7 @@ from workloads import AMAZON, KEYLESS, KEYLESS_MODULE, SUBJECTS
 
 sys.path.insert(0, str(REPO / "sandbox"))
 import awscalls
-from launcher import Service, clean_environment, start_service
+from launcher import start_aws_server
 
 DEFAULT_SIZES = "1,10,50"
 DEFAULT_REPS = 1
@@ -94,11 +94,6 @@ def ensure_keyless_link() -> None:
     if not KEYLESS_LINK.exists():
         KEYLESS_LINK.parent.mkdir(parents=True, exist_ok=True)
         KEYLESS_LINK.symlink_to(Path("../../../.."), target_is_directory=True)
-
-
-def start_server(workdir: Path) -> Service:
-    argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet", "--preload", "iam"]
-    return start_service("aws_server", argv, workdir / "server", clean_environment())
 
 
 def versions(collections: Path) -> dict[str, str]:
@@ -247,7 +242,7 @@ def bench(args: argparse.Namespace, scratch: Path) -> tuple[dict[str, Any], list
         "reps": args.reps,
         "command": command_line(args),
     }
-    server = start_server(scratch)
+    server = start_aws_server(scratch / "server", preload="iam")
     try:
         runner = Runner(
             endpoint=server.url,
