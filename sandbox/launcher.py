@@ -141,6 +141,31 @@ def _wait_for_port(service: Service, timeout: float) -> int:
     raise RuntimeError(f"{service.name} did not listen within {timeout:.0f} s:\n{tail(service.log)}")
 
 
+def _running(pid: int) -> bool:
+    """Alive: a zombie waiting for its reaper has already ended."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def outlived(pid: int, grace: float = 5.0) -> bool:
+    """Whether ``pid`` is still running after ``grace`` seconds; if so, it is SIGKILLed.
+
+    For checks that nothing outlives what started it, which leave no stray process behind
+    when they fail.
+    """
+    deadline = time.monotonic() + grace
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _running(pid):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
 def stop_recorded(workdir: Path) -> list[int]:
     """Stop services a crashed run left behind (PID files in ``workdir``); returns their PIDs."""
     stopped = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -34,7 +32,7 @@ from imds_helpers import (
     role_credentials,
     start_imds,
 )
-from launcher import Service, start_service
+from launcher import Service, outlived, start_service
 
 ROLE = "app-role"
 PROFILE = "app-profile"
@@ -356,15 +354,6 @@ print(child.pid)
 """
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for a reaper."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 def test_exits_with_its_parent(instance: Instance, aws: Service, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     command = imds_command(aws.url, instance.instance_id, port_file, "--exit-with-parent")
@@ -376,14 +365,7 @@ def test_exits_with_its_parent(instance: Instance, aws: Service, tmp_path: Path)
         timeout=30,
         check=False,
     )
-    pid = int(launcher.stdout)
-    deadline = time.monotonic() + 5
-    while _running(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    still_running = _running(pid)
-    if still_running:
-        os.kill(pid, signal.SIGKILL)
-    assert not still_running
+    assert not outlived(int(launcher.stdout))
     assert not port_file.exists()
 
 

@@ -87,26 +87,29 @@ time.sleep(60)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "worker.pid"
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
         launcher.run([*python(HANGS), str(pid_file)], os.environ, tmp_path, timeout=3)
     waited = time.monotonic() - started
-    worker = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(worker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    still_alive = _alive(worker)
-    if still_alive:
-        os.kill(worker, 9)
-    assert not still_alive
+    assert not launcher.outlived(int(pid_file.read_text()))
     assert waited < 30, "run() waited for the child instead of killing it"
+
+
+def test_outlived_tells_a_survivor_and_kills_it() -> None:
+    survivor = subprocess.Popen(["sleep", "600"])
+    reaped = subprocess.Popen(["true"])
+    reaped.wait()
+    zombie = subprocess.Popen(["true"])  # ended, but not waited for yet
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    try:
+        assert launcher.outlived(survivor.pid, grace=0.2)
+        assert survivor.wait(timeout=5) == -9
+        assert not launcher.outlived(reaped.pid, grace=0.2)
+        assert not launcher.outlived(zombie.pid, grace=0.2)
+    finally:
+        survivor.kill()
+        survivor.wait()
+        zombie.wait()
