@@ -10,6 +10,7 @@ names another; it gets ``packaging_collections_path`` as an extra var.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -36,6 +37,20 @@ FORBIDDEN_PREFIXES = (
     ".ruff_cache/",
 )
 FORBIDDEN_PARTS = ("__pycache__",)
+# The developer toolchain (galaxy.yml's build_ignore): a user gets no benchmark (nor its unit
+# tests), no hack/ helpers, no Makefile and no dev requirements or lock files.
+TOOLCHAIN_DIRS = ("bench/", "hack/", "tests/unit/bench/")
+TOOLCHAIN_FILES = ("Makefile", "requirements/dev.in", "requirements/dev-*.txt", "requirements/bench.txt")
+# What a user needs: everything under these directories, and these files.
+USER_DIRS = ("plugins", "roles", "playbooks")
+USER_FILES = (
+    "README.md",
+    "meta/runtime.yml",
+    "meta/execution-environment.yml",
+    "requirements.txt",
+    "requirements/runtime.txt",
+    "bindep.txt",
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     return Installed(tarball=tarball, collections_path=collections_path, env=env, workdir=workdir)
 
 
+def tarball_files(tarball: Path) -> set[str]:
+    with tarfile.open(tarball) as tar:
+        files = {member.name.removeprefix("./") for member in tar.getmembers() if member.isfile()}
+    return files - {"MANIFEST.json", "FILES.json"}
+
+
+def checkout_files(*directories: str) -> set[str]:
+    """Files under ``directories`` of the checkout, caches aside."""
+    return {
+        path.relative_to(REPO).as_posix()
+        for directory in directories
+        for path in (REPO / directory).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def is_toolchain(name: str) -> bool:
+    return name.startswith(TOOLCHAIN_DIRS) or any(fnmatch.fnmatchcase(name, file) for file in TOOLCHAIN_FILES)
+
+
 def checkout_modules() -> set[str]:
     return {
         f"keyless.aws.{path.stem}"
@@ -116,6 +151,23 @@ def test_tarball_holds_no_development_files(installed: Installed) -> None:
     ]
     assert not leaked
     assert {"MANIFEST.json", "FILES.json", "meta/runtime.yml"} <= set(names)
+
+
+def test_tarball_leaves_the_developer_toolchain_out(installed: Installed) -> None:
+    # The checkout has each kind of toolchain file, so the check below looks for files that exist.
+    candidates = checkout_files("bench", "hack", "tests/unit/bench", "requirements") | {"Makefile"}
+    toolchain = {name for name in candidates if is_toolchain(name)}
+    assert {"bench/run.py", "hack/sanity_tree.py", "Makefile", "requirements/dev.in",
+            "requirements/dev-py311.txt", "requirements/bench.txt"} <= toolchain
+    assert any(name.startswith("tests/unit/bench/") for name in toolchain)
+    shipped = tarball_files(installed.tarball)
+    assert sorted(name for name in shipped if is_toolchain(name)) == []
+
+
+def test_tarball_holds_what_a_user_needs(installed: Installed) -> None:
+    needed = checkout_files(*USER_DIRS) | set(USER_FILES)
+    assert {"plugins/modules/iam_role.py", "roles/keyless/defaults/main.yml", "playbooks/site.yml"} <= needed
+    assert sorted(needed - tarball_files(installed.tarball)) == []
 
 
 def test_tarball_holds_no_git_ignored_file(installed: Installed) -> None:
