@@ -13,18 +13,28 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils._errors import is_not_found, translate
 
+Method = Callable[..., dict[str, Any]]  # a botocore client's bound method, e.g. iam.get_role
 
-def call(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+
+def operation_name(method: Method) -> str:
+    """AWS's name of the operation a client method calls (iam.get_role -> GetRole)."""
+    try:
+        return method.__self__.meta.method_to_api_mapping[method.__name__]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError):  # not a botocore client method: a test double
+        return method.__name__ if hasattr(method, "__name__") else "request"
+
+
+def call(method: Method, **kwargs: Any) -> dict[str, Any]:
     """Invoke one API operation; any failure becomes AwsApiError naming the operation."""
     try:
         return method(**kwargs)
     except Exception as err:
         if not is_aws_error(err):
             raise
-        raise translate(err, operation) from err
+        raise translate(err, operation_name(method)) from err
 
 
-def read(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+def read(method: Method, **kwargs: Any) -> dict[str, Any] | None:
     """Like ``call`` but "not found" is an answer (None), not an error."""
     try:
         return method(**kwargs)
@@ -33,29 +43,25 @@ def read(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -
             return None
         if not is_aws_error(err):
             raise
-        raise translate(err, operation) from err
+        raise translate(err, operation_name(method)) from err
 
 
-def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Yield every item under ``key`` of a paginated listing (``operation`` as AWS names it)."""
-    # botocore names paginators after the client method (ListRoles -> list_roles).
-    paginator = client.get_paginator(_method_name(operation))
+def paginate(method: Method, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Yield every item under ``key`` of the paginated listing ``method`` calls."""
+    # botocore names a paginator after the client method it pages (list_roles).
+    paginator = method.__self__.get_paginator(method.__name__)  # type: ignore[attr-defined]
     try:
         for page in paginator.paginate(**kwargs):
             yield from page.get(key, [])
     except Exception as err:
         if not is_aws_error(err):
             raise
-        raise translate(err, operation) from err
+        raise translate(err, operation_name(method)) from err
 
 
 def is_aws_error(err: Exception) -> bool:
     """botocore's ClientError and BotoCoreError family; anything else is a bug, left to surface."""
     return hasattr(err, "response") or type(err).__module__.startswith("botocore")
-
-
-def _method_name(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

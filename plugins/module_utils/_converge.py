@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ansible_collections.keyless.aws.plugins.module_utils._module import Runner
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Executor, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 
 State = dict[str, Any]
@@ -52,9 +52,27 @@ class Resource(ABC):
     def plan(self, current: State | None) -> Plan:
         """The actions that bring ``current`` to the desired state; no mutating call."""
 
-    @abstractmethod
+    def handlers(self) -> Mapping[str, Handler]:
+        """The explicit operation -> handler table for this resource's actions."""
+        return {}
+
     def apply(self, plan: Plan, current: State | None) -> State | None:
         """Execute ``plan`` and return the resource as it now is (None when gone)."""
+        Executor(self.handlers()).run(plan.actions)
+        return self.read_after(plan, current)
+
+    def read_after(self, plan: Plan, current: State | None) -> State | None:
+        """The resource once the plan ran: the prediction, unless a subclass reads AWS back."""
+        return plan.predicted
+
+    @staticmethod
+    def read_back(fetch: Callable[[], State | None], wait: bool, timeout: float, what: str) -> State:
+        """The resource once AWS shows the change: polled up to ``timeout`` with ``wait``, else read once.
+
+        Right after a create IAM can answer NoSuchEntity for a few seconds (IAM User Guide, "Changes
+        that I make are not always immediately visible"); a wait that runs out fails the task.
+        """
+        return poll(fetch, RetryPolicy(timeout=timeout if wait else 0), what)
 
     def result(self, after: State | None) -> dict[str, Any]:
         """The module's own return values for the state after the task (empty when gone)."""
@@ -91,15 +109,6 @@ def runner(resource: Callable[[Mapping[str, Any], Any, bool], Resource]) -> Runn
         return converge(resource(params, clients, check_mode), check_mode, diff)
 
     return run
-
-
-def read_back(fetch: Callable[[], State | None], wait: bool, timeout: float, what: str) -> State:
-    """The resource once AWS shows the change: polled up to ``timeout`` with ``wait``, else read once.
-
-    Right after a create IAM can answer NoSuchEntity for a few seconds (IAM User Guide, "Changes
-    that I make are not always immediately visible"); a wait that runs out fails the task.
-    """
-    return poll(fetch, RetryPolicy(timeout=timeout if wait else 0), what)
 
 
 def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def describe_instances(ec2: EC2, filters: list[dict[str, Any]]) -> list[dict[str
         kwargs: dict[str, Any] = {"Filters": filters}
         if token:
             kwargs["NextToken"] = token
-        page = call("DescribeInstances", ec2.describe_instances, **kwargs)
+        page = call(ec2.describe_instances, **kwargs)
         for reservation in page.get("Reservations", []):
             instances.extend(reservation.get("Instances", []))
         token = page.get("NextToken")
@@ -52,7 +52,7 @@ def instances_named(ec2: EC2, name: str) -> list[dict[str, Any]]:
 
 
 def describe_instance(ec2: EC2, instance_id: str) -> dict[str, Any] | None:
-    answer = read("DescribeInstances", ec2.describe_instances, InstanceIds=[instance_id])
+    answer = read(ec2.describe_instances, InstanceIds=[instance_id])
     if answer is None:
         return None
     for reservation in answer.get("Reservations", []):
@@ -62,26 +62,25 @@ def describe_instance(ec2: EC2, instance_id: str) -> dict[str, Any] | None:
 
 
 def run_instance(ec2: EC2, request: dict[str, Any]) -> dict[str, Any]:
-    answer = call("RunInstances", ec2.run_instances, MinCount=1, MaxCount=1, **request)
+    answer = call(ec2.run_instances, MinCount=1, MaxCount=1, **request)
     return answer["Instances"][0]
 
 
 def start_instance(ec2: EC2, instance_id: str) -> None:
-    call("StartInstances", ec2.start_instances, InstanceIds=[instance_id])
+    call(ec2.start_instances, InstanceIds=[instance_id])
 
 
 def stop_instance(ec2: EC2, instance_id: str) -> None:
-    call("StopInstances", ec2.stop_instances, InstanceIds=[instance_id])
+    call(ec2.stop_instances, InstanceIds=[instance_id])
 
 
 def terminate_instance(ec2: EC2, instance_id: str) -> None:
-    call("TerminateInstances", ec2.terminate_instances, InstanceIds=[instance_id])
+    call(ec2.terminate_instances, InstanceIds=[instance_id])
 
 
 def profile_associations(ec2: EC2, instance_id: str) -> list[dict[str, Any]]:
     """Current (associating/associated) profile associations of one instance."""
     answer = call(
-        "DescribeIamInstanceProfileAssociations",
         ec2.describe_iam_instance_profile_associations,
         Filters=[{"Name": "instance-id", "Values": [instance_id]}],
     )
@@ -94,7 +93,6 @@ def profile_associations(ec2: EC2, instance_id: str) -> list[dict[str, Any]]:
 
 def associate_profile(ec2: EC2, instance_id: str, profile: dict[str, str]) -> None:
     call(
-        "AssociateIamInstanceProfile",
         ec2.associate_iam_instance_profile,
         InstanceId=instance_id,
         IamInstanceProfile=profile,
@@ -103,7 +101,6 @@ def associate_profile(ec2: EC2, instance_id: str, profile: dict[str, str]) -> No
 
 def replace_profile(ec2: EC2, association_id: str, profile: dict[str, str]) -> None:
     call(
-        "ReplaceIamInstanceProfileAssociation",
         ec2.replace_iam_instance_profile_association,
         AssociationId=association_id,
         IamInstanceProfile=profile,
@@ -112,7 +109,6 @@ def replace_profile(ec2: EC2, association_id: str, profile: dict[str, str]) -> N
 
 def modify_metadata_options(ec2: EC2, instance_id: str, options: dict[str, Any]) -> None:
     call(
-        "ModifyInstanceMetadataOptions",
         ec2.modify_instance_metadata_options,
         InstanceId=instance_id,
         **options,
@@ -120,15 +116,15 @@ def modify_metadata_options(ec2: EC2, instance_id: str, options: dict[str, Any])
 
 
 def create_tags(ec2: EC2, instance_id: str, tags: dict[str, str]) -> None:
-    call("CreateTags", ec2.create_tags, Resources=[instance_id], Tags=tag_list(tags))
+    call(ec2.create_tags, Resources=[instance_id], Tags=tag_list(tags))
 
 
 def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:
-    call("DeleteTags", ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in sorted(keys)])
+    call(ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in sorted(keys)])
 
 
 def describe_images(ec2: EC2, owners: list[str], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {"Filters": filters}
     if owners:
         kwargs["Owners"] = owners
-    return call("DescribeImages", ec2.describe_images, **kwargs).get("Images", [])
+    return call(ec2.describe_images, **kwargs).get("Images", [])

@@ -19,7 +19,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     ValidationError,
     error_code,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec, wait_options
 from ansible_collections.keyless.aws.plugins.module_utils._plan import (
     Action,
     Executor,
@@ -56,8 +56,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "user_data": {"type": "str"},
     "tags": {"type": "dict"},
     "purge_tags": {"type": "bool", "default": True},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 300},
+    **wait_options(300),
     "profile_wait_timeout": {"type": "int", "default": 60},
 }
 

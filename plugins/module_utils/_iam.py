@@ -26,7 +26,7 @@ def dump(doc: dict[str, Any]) -> str:
 
 
 def get_role(iam: IAM, role: str) -> dict[str, Any] | None:
-    answer = read("GetRole", iam.get_role, RoleName=role)
+    answer = read(iam.get_role, RoleName=role)
     if answer is None:
         return None
     found = answer["Role"]
@@ -35,7 +35,7 @@ def get_role(iam: IAM, role: str) -> dict[str, Any] | None:
 
 
 def list_roles(iam: IAM, path_prefix: str) -> list[dict[str, Any]]:
-    roles = list(paginate(iam, "ListRoles", "Roles", PathPrefix=path_prefix))
+    roles = list(paginate(iam.list_roles, "Roles", PathPrefix=path_prefix))
     for found in roles:
         found["AssumeRolePolicyDocument"] = decode_policy(found.get("AssumeRolePolicyDocument") or {})
     return roles
@@ -60,12 +60,11 @@ def create_role(
         kwargs["PermissionsBoundary"] = permissions_boundary
     if tags:
         kwargs["Tags"] = tag_list(tags)
-    return call("CreateRole", iam.create_role, **kwargs)["Role"]
+    return call(iam.create_role, **kwargs)["Role"]
 
 
 def update_assume_role_policy(iam: IAM, role: str, trust_policy: dict[str, Any]) -> None:
     call(
-        "UpdateAssumeRolePolicy",
         iam.update_assume_role_policy,
         RoleName=role,
         PolicyDocument=dump(trust_policy),
@@ -78,12 +77,11 @@ def update_role(iam: IAM, role: str, description: str | None, max_session_durati
         kwargs["Description"] = description
     if max_session_duration is not None:
         kwargs["MaxSessionDuration"] = max_session_duration
-    call("UpdateRole", iam.update_role, **kwargs)
+    call(iam.update_role, **kwargs)
 
 
 def put_role_permissions_boundary(iam: IAM, role: str, arn: str) -> None:
     call(
-        "PutRolePermissionsBoundary",
         iam.put_role_permissions_boundary,
         RoleName=role,
         PermissionsBoundary=arn,
@@ -91,30 +89,30 @@ def put_role_permissions_boundary(iam: IAM, role: str, arn: str) -> None:
 
 
 def delete_role_permissions_boundary(iam: IAM, role: str) -> None:
-    call("DeleteRolePermissionsBoundary", iam.delete_role_permissions_boundary, RoleName=role)
+    call(iam.delete_role_permissions_boundary, RoleName=role)
 
 
 def tag_role(iam: IAM, role: str, tags: dict[str, str]) -> None:
-    call("TagRole", iam.tag_role, RoleName=role, Tags=tag_list(tags))
+    call(iam.tag_role, RoleName=role, Tags=tag_list(tags))
 
 
 def untag_role(iam: IAM, role: str, keys: list[str]) -> None:
-    call("UntagRole", iam.untag_role, RoleName=role, TagKeys=sorted(keys))
+    call(iam.untag_role, RoleName=role, TagKeys=sorted(keys))
 
 
 def delete_role(iam: IAM, role: str) -> None:
-    call("DeleteRole", iam.delete_role, RoleName=role)
+    call(iam.delete_role, RoleName=role)
 
 
 # --- inline and managed policies ----------------------------------------------------------
 
 
 def list_role_policy_names(iam: IAM, role: str) -> list[str]:
-    return list(paginate(iam, "ListRolePolicies", "PolicyNames", RoleName=role))
+    return list(paginate(iam.list_role_policies, "PolicyNames", RoleName=role))
 
 
 def get_role_policy(iam: IAM, role: str, policy_name: str) -> dict[str, Any] | None:
-    answer = read("GetRolePolicy", iam.get_role_policy, RoleName=role, PolicyName=policy_name)
+    answer = read(iam.get_role_policy, RoleName=role, PolicyName=policy_name)
     if answer is None:
         return None
     return decode_policy(answer["PolicyDocument"])
@@ -122,7 +120,6 @@ def get_role_policy(iam: IAM, role: str, policy_name: str) -> dict[str, Any] | N
 
 def put_role_policy(iam: IAM, role: str, policy_name: str, policy: dict[str, Any]) -> None:
     call(
-        "PutRolePolicy",
         iam.put_role_policy,
         RoleName=role,
         PolicyName=policy_name,
@@ -131,49 +128,48 @@ def put_role_policy(iam: IAM, role: str, policy_name: str, policy: dict[str, Any
 
 
 def delete_role_policy(iam: IAM, role: str, policy_name: str) -> None:
-    call("DeleteRolePolicy", iam.delete_role_policy, RoleName=role, PolicyName=policy_name)
+    call(iam.delete_role_policy, RoleName=role, PolicyName=policy_name)
 
 
 def list_attached_role_policy_arns(iam: IAM, role: str) -> list[str]:
-    attached = paginate(iam, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=role)
+    attached = paginate(iam.list_attached_role_policies, "AttachedPolicies", RoleName=role)
     return [policy["PolicyArn"] for policy in attached]
 
 
 def get_policy(iam: IAM, arn: str) -> dict[str, Any] | None:
-    answer = read("GetPolicy", iam.get_policy, PolicyArn=arn)
+    answer = read(iam.get_policy, PolicyArn=arn)
     return None if answer is None else answer["Policy"]
 
 
 def attach_role_policy(iam: IAM, role: str, arn: str) -> None:
-    call("AttachRolePolicy", iam.attach_role_policy, RoleName=role, PolicyArn=arn)
+    call(iam.attach_role_policy, RoleName=role, PolicyArn=arn)
 
 
 def detach_role_policy(iam: IAM, role: str, arn: str) -> None:
-    call("DetachRolePolicy", iam.detach_role_policy, RoleName=role, PolicyArn=arn)
+    call(iam.detach_role_policy, RoleName=role, PolicyArn=arn)
 
 
 # --- instance profiles --------------------------------------------------------------------
 
 
 def get_instance_profile(iam: IAM, profile: str) -> dict[str, Any] | None:
-    answer = read("GetInstanceProfile", iam.get_instance_profile, InstanceProfileName=profile)
+    answer = read(iam.get_instance_profile, InstanceProfileName=profile)
     return None if answer is None else answer["InstanceProfile"]
 
 
 def list_instance_profiles_for_role(iam: IAM, role: str) -> list[dict[str, Any]]:
-    return list(paginate(iam, "ListInstanceProfilesForRole", "InstanceProfiles", RoleName=role))
+    return list(paginate(iam.list_instance_profiles_for_role, "InstanceProfiles", RoleName=role))
 
 
 def create_instance_profile(iam: IAM, profile: str, path: str, tags: dict[str, str] | None) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"InstanceProfileName": profile, "Path": path}
     if tags:
         kwargs["Tags"] = tag_list(tags)
-    return call("CreateInstanceProfile", iam.create_instance_profile, **kwargs)["InstanceProfile"]
+    return call(iam.create_instance_profile, **kwargs)["InstanceProfile"]
 
 
 def add_role_to_instance_profile(iam: IAM, profile: str, role: str) -> None:
     call(
-        "AddRoleToInstanceProfile",
         iam.add_role_to_instance_profile,
         InstanceProfileName=profile,
         RoleName=role,
@@ -182,7 +178,6 @@ def add_role_to_instance_profile(iam: IAM, profile: str, role: str) -> None:
 
 def remove_role_from_instance_profile(iam: IAM, profile: str, role: str) -> None:
     call(
-        "RemoveRoleFromInstanceProfile",
         iam.remove_role_from_instance_profile,
         InstanceProfileName=profile,
         RoleName=role,
@@ -190,14 +185,12 @@ def remove_role_from_instance_profile(iam: IAM, profile: str, role: str) -> None
 
 
 def tag_instance_profile(iam: IAM, profile: str, tags: dict[str, str]) -> None:
-    call("TagInstanceProfile", iam.tag_instance_profile, InstanceProfileName=profile, Tags=tag_list(tags))
+    call(iam.tag_instance_profile, InstanceProfileName=profile, Tags=tag_list(tags))
 
 
 def untag_instance_profile(iam: IAM, profile: str, keys: list[str]) -> None:
-    call(
-        "UntagInstanceProfile", iam.untag_instance_profile, InstanceProfileName=profile, TagKeys=sorted(keys)
-    )
+    call(iam.untag_instance_profile, InstanceProfileName=profile, TagKeys=sorted(keys))
 
 
 def delete_instance_profile(iam: IAM, profile: str) -> None:
-    call("DeleteInstanceProfile", iam.delete_instance_profile, InstanceProfileName=profile)
+    call(iam.delete_instance_profile, InstanceProfileName=profile)

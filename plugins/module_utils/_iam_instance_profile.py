@@ -10,23 +10,15 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import (
-    Plan,
-    Resource,
-    State,
-    read_back,
-    runner,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
-from ansible_collections.keyless.aws.plugins.module_utils._plan import (
-    Action,
-    Executor,
-    Handler,
-    plan_tags,
-    retry_codes,
-    string_tags,
+from ansible_collections.keyless.aws.plugins.module_utils._module import (
+    IAM_TAG_OPTIONS,
+    STATE_OPTION,
+    ModuleSpec,
+    wait_options,
 )
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
 from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_instance_profile_name,
@@ -38,14 +30,12 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["instance_profile_name"]},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "state": STATE_OPTION,
     "path": {"type": "str", "default": "/"},
     "role": {"type": "str", "aliases": ["role_name"]},
-    "tags": {"type": "dict", "aliases": ["resource_tags"]},
-    "purge_tags": {"type": "bool", "default": True},
+    **IAM_TAG_OPTIONS,
     "force": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
+    **wait_options(120),
 }
 
 # A role that was just created can be refused by AddRoleToInstanceProfile with
@@ -215,26 +205,25 @@ class InstanceProfileResource(Resource):
             )
         return Plan(plan_delete(current), None, report={"associated_instances": in_use})
 
-    def apply(self, plan: Plan, current: State | None) -> State | None:
-        Executor(self.handlers()).run(plan.actions)
-        return None if self.desired.state == "absent" else self._reread()
+    def read_after(self, plan: Plan, current: State | None) -> State | None:
+        return None if self.desired.state == "absent" else self._read_with_role()
 
     def handlers(self) -> dict[str, Handler]:
         iam, timeout = self.iam, self.desired.wait_timeout
         return {
             "CreateInstanceProfile": Handler(partial(_iam.create_instance_profile, iam)),
-            "AddRoleToInstanceProfile": Handler(
-                partial(_iam.add_role_to_instance_profile, iam), retry_codes(ADD_ROLE_RETRY_CODES, timeout)
+            "AddRoleToInstanceProfile": Handler.retrying(
+                partial(_iam.add_role_to_instance_profile, iam), ADD_ROLE_RETRY_CODES, timeout
             ),
             "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
             "TagInstanceProfile": Handler(partial(_iam.tag_instance_profile, iam)),
             "UntagInstanceProfile": Handler(partial(_iam.untag_instance_profile, iam)),
-            "DeleteInstanceProfile": Handler(
-                partial(_iam.delete_instance_profile, iam), retry_codes(DELETE_RETRY_CODES, timeout)
+            "DeleteInstanceProfile": Handler.retrying(
+                partial(_iam.delete_instance_profile, iam), DELETE_RETRY_CODES, timeout
             ),
         }
 
-    def _reread(self) -> State:
+    def _read_with_role(self) -> State:
         # GetInstanceProfile right after CreateInstanceProfile may answer NoSuchEntity.
         # Waiting until it reads back with the wanted role is what EC2 needs before launch.
         desired = self.desired
@@ -247,7 +236,7 @@ class InstanceProfileResource(Resource):
                 return None
             return profile
 
-        return read_back(
+        return self.read_back(
             fetch,
             desired.wait,
             desired.wait_timeout,

@@ -14,23 +14,15 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import (
-    Plan,
-    Resource,
-    State,
-    read_back,
-    runner,
-)
+from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
-from ansible_collections.keyless.aws.plugins.module_utils._plan import (
-    Action,
-    Executor,
-    Handler,
-    plan_tags,
-    retry_codes,
-    string_tags,
+from ansible_collections.keyless.aws.plugins.module_utils._module import (
+    IAM_TAG_OPTIONS,
+    STATE_OPTION,
+    ModuleSpec,
+    wait_options,
 )
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     normalize_policy,
@@ -51,7 +43,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["role_name"]},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "state": STATE_OPTION,
     "path": {"type": "str", "default": "/"},
     "description": {"type": "str"},
     "assume_role_policy": {"type": "raw", "aliases": ["trust_policy", "assume_role_policy_document"]},
@@ -59,10 +51,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "permissions_boundary": {"type": "str", "aliases": ["boundary"]},
     "managed_policies": {"type": "list", "elements": "str", "aliases": ["managed_policy"]},
     "purge_managed_policies": {"type": "bool"},
-    "tags": {"type": "dict", "aliases": ["resource_tags"]},
-    "purge_tags": {"type": "bool", "default": True},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
+    **IAM_TAG_OPTIONS,
+    **wait_options(120),
 }
 
 
@@ -351,18 +341,21 @@ class RoleResource(Resource):
         removed = {"instance_profiles": profiles, "inline_policies": inline, "managed_policies": managed}
         return Plan(plan_delete(name, profiles, inline, managed), None, report={"removed": removed})
 
-    def apply(self, plan: Plan, current: State | None) -> State | None:
-        Executor(self.handlers()).run(plan.actions)
-        if self.desired.state == "absent":
+    def read_after(self, plan: Plan, current: State | None) -> State | None:
+        desired = self.desired
+        if desired.state == "absent":
             return None
-        return self._reread() if self.desired.wait or current is None else plan.predicted
+        if not desired.wait and current is not None:
+            return plan.predicted
+        return self.read_back(
+            self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
+        )
 
     def handlers(self) -> dict[str, Handler]:
-        iam = self.iam
+        iam, timeout = self.iam, self.desired.wait_timeout
         # Right after detaching policies or leaving profiles, DeleteRole can still answer
         # DeleteConflict until IAM's replicas agree (IAM User Guide, "Changes that I make are
         # not always immediately visible").
-        delete_retry = retry_codes(DELETE_RETRY_CODES, self.desired.wait_timeout)
         return {
             "CreateRole": Handler(partial(_iam.create_role, iam)),
             "UpdateAssumeRolePolicy": Handler(partial(_iam.update_assume_role_policy, iam)),
@@ -375,14 +368,8 @@ class RoleResource(Resource):
             "UntagRole": Handler(partial(_iam.untag_role, iam)),
             "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
             "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, iam)),
-            "DeleteRole": Handler(partial(_iam.delete_role, iam), delete_retry),
+            "DeleteRole": Handler.retrying(partial(_iam.delete_role, iam), DELETE_RETRY_CODES, timeout),
         }
-
-    def _reread(self) -> State:
-        desired = self.desired
-        return read_back(
-            self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
-        )
 
     def diff_view(self, role: State | None) -> dict[str, Any]:
         """What ``--diff`` shows: the user-settable fields, policies normalized."""

@@ -11,8 +11,8 @@ from typing import Any
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
-from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Executor, Handler
+from ansible_collections.keyless.aws.plugins.module_utils._module import STATE_OPTION, ModuleSpec
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     normalize_policy,
@@ -30,7 +30,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "role": {"type": "str", "required": True, "aliases": ["role_name"]},
     "name": {"type": "str", "required": True, "aliases": ["policy_name"]},
     "policy": {"type": "raw", "aliases": ["policy_document", "policy_json"]},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "state": STATE_OPTION,
 }
 
 
@@ -117,10 +117,6 @@ class RolePolicyResource(Resource):
         if not actions:
             return Plan([], current)
         return Plan(actions, desired.policy if desired.state == "present" else None)
-
-    def apply(self, plan: Plan, current: State | None) -> State | None:
-        Executor(self.handlers()).run(plan.actions)
-        return plan.predicted
 
     def handlers(self) -> dict[str, Handler]:
         return {

@@ -21,6 +21,20 @@ from ansible_collections.keyless.aws.plugins.module_utils._client import (
 )
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
 
+# Option pieces that several modules share (hashi_vault composes its specs the same way).
+STATE_OPTION: dict[str, Any] = {"type": "str", "default": "present", "choices": ["present", "absent"]}
+# Documented once too, by the doc fragment keyless.aws.common.tags.
+IAM_TAG_OPTIONS: dict[str, dict[str, Any]] = {
+    "tags": {"type": "dict", "aliases": ["resource_tags"]},
+    "purge_tags": {"type": "bool", "default": True},
+}
+
+
+def wait_options(timeout: int) -> dict[str, dict[str, Any]]:
+    """``wait`` (on by default) and ``wait_timeout`` in seconds."""
+    return {"wait": {"type": "bool", "default": True}, "wait_timeout": {"type": "int", "default": timeout}}
+
+
 Runner = Callable[[Mapping[str, Any], Any, bool, bool], dict[str, Any]]
 ClientsFactory = Callable[[Mapping[str, Any]], Clients]
 

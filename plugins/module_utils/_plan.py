@@ -51,6 +51,11 @@ class Handler:
     retry: Retry | None = None
     then: Callable[[], Any] | None = None
 
+    @classmethod
+    def retrying(cls, call: Callable[..., Any], codes: Collection[str], timeout: float) -> Handler:
+        """A handler whose call is retried on the AWS error codes ``codes`` for up to ``timeout``."""
+        return cls(call, retry_codes(codes, timeout))
+
 
 class Executor:
     """Applies planned actions in order through an explicit operation -> handler table."""
