@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import launcher
 import pytest
 import yaml
 
@@ -70,14 +71,15 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
 
 
 def clean_env(collections_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(collections_path),
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_NOCOLOR="1",
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    """The sandbox's one isolated environment, with only the installed copy on the collections path."""
+    return launcher.clean_environment(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "ANSIBLE_NOCOLOR": "1",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
     )
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -212,11 +214,7 @@ def test_installed_modules_have_documentation(installed: Installed) -> None:
 @pytest.fixture(scope="module")
 def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The recording moto server, so the installed modules make real API calls."""
-    sys.path.insert(0, str(REPO / "sandbox"))
-    from launcher import clean_environment, start_service
-
-    argv = [sys.executable, str(REPO / "sandbox" / "aws_server.py"), "--quiet"]
-    service = start_service("aws", argv, tmp_path_factory.mktemp("aws"), clean_environment())
+    service = launcher.start_aws_server(tmp_path_factory.mktemp("aws"))
     try:
         yield service.url
     finally:
@@ -224,7 +222,7 @@ def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_playbook_runs_against_installed_copy(installed: Installed, aws_endpoint: str) -> None:
-    env = {key: value for key, value in installed.env.items() if not key.startswith("AWS_")}
+    env = dict(installed.env)  # no AWS_ setting of the caller's: clean_env scrubbed them
     env.update(AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY="packaging-test-secret")
     env.update(
         AWS_CONFIG_FILE=str(installed.workdir / "none"),
