@@ -482,11 +482,11 @@ class InstanceResource(Resource):
     def result(self, after: State | None) -> dict[str, Any]:
         return {"instance": after or {}, "retries": self.executor.retries if self.executor else []}
 
-    def diff_view(self, instance: State | None) -> dict[str, Any]:
-        if not instance:
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        if not state:
             return {}
         keys = ("state", "instance_type", "image_id", "iam_instance_profile_arn", "metadata_options", "tags")
-        return {key: instance.get(key) for key in keys}
+        return {key: state.get(key) for key in keys}
 
 
 run = runner(InstanceResource)

@@ -243,10 +243,10 @@ class InstanceProfileResource(Resource):
             f"instance profile {desired.name} to be readable with its role",
         )
 
-    def diff_view(self, profile: State | None) -> dict[str, Any]:
-        if not profile:
+    def diff_view(self, state: State | None) -> dict[str, Any]:
+        if not state:
             return {}
-        return {key: profile[key] for key in ("instance_profile_name", "path", "roles", "tags")}
+        return {key: state[key] for key in ("instance_profile_name", "path", "roles", "tags")}
 
 
 run = runner(InstanceProfileResource)

@@ -371,12 +371,12 @@ class RoleResource(Resource):
             "DeleteRole": Handler.retrying(partial(_iam.delete_role, iam), DELETE_RETRY_CODES, timeout),
         }
 
-    def diff_view(self, role: State | None) -> dict[str, Any]:
+    def diff_view(self, state: State | None) -> dict[str, Any]:
         """What ``--diff`` shows: the user-settable fields, policies normalized."""
-        if not role:
+        if not state:
             return {}
         view = {
-            key: role[key]
+            key: state[key]
             for key in (
                 "role_name",
                 "path",
@@ -386,9 +386,9 @@ class RoleResource(Resource):
                 "tags",
             )
         }
-        view["assume_role_policy_document"] = normalize_policy(role["assume_role_policy_document"] or {})
-        if "managed_policies" in role:
-            view["managed_policies"] = role["managed_policies"]
+        view["assume_role_policy_document"] = normalize_policy(state["assume_role_policy_document"] or {})
+        if "managed_policies" in state:
+            view["managed_policies"] = state["managed_policies"]
         return view
 
 

@@ -55,7 +55,7 @@ def test_enforcement_off_lets_every_request_through(server) -> None:
 def test_reset_all_empties_moto_and_the_call_record(server) -> None:
     endpoint, seen = server
     awscalls.reset_all(endpoint)
-    assert [(method, path) for method, path, *_ in seen] == [
+    assert [(request[0], request[1]) for request in seen] == [
         ("POST", "/moto-api/reset"),
         ("POST", "/_keyless/calls/reset"),
     ]
