@@ -22,15 +22,12 @@ from ansible_collections.keyless.aws.plugins.module_utils._plan import (
 )
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy
 
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
-}
+# Any valid documents do: the planner is what is under test here.
+STATEMENT = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+TRUST = {"Version": "2012-10-17", "Statement": [STATEMENT]}
 POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
 }
 
 
