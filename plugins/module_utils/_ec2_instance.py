@@ -281,9 +281,14 @@ def _plan_power(state: str, wanted: str, predicted: dict[str, Any]) -> list[Acti
 
 def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list[str]:
     """Settings that differ but are not changed in place (they need a new instance or a stop)."""
+    wanted_settings = {
+        "image_id": desired.image_id,
+        "instance_type": desired.instance_type,
+        "key_name": desired.key_name,
+        "subnet_id": desired.subnet_id,
+    }
     warnings = []
-    for option in ("image_id", "instance_type", "key_name", "subnet_id"):
-        wanted = getattr(desired, option)
+    for option, wanted in wanted_settings.items():
         if wanted is not None and wanted != current.get(option):
             warnings.append(
                 f"{option} is {current.get(option)!r}, not {wanted!r}; it is not changed in place"

@@ -19,7 +19,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._client import (
     aws_argument_spec,
     validate_connection_params,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
+from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
 
 # Option pieces that several modules share (hashi_vault composes its specs the same way).
 STATE_OPTION: dict[str, Any] = {"type": "str", "default": "present", "choices": ["present", "absent"]}
@@ -71,9 +71,8 @@ def failure(err: KeylessAwsError) -> dict[str, Any]:
     details: dict[str, Any] = {"msg": err.message, "error_code": err.code}
     if err.operation:
         details["operation"] = err.operation
-    field_name = getattr(err, "field", None)
-    if field_name:
-        details["field"] = field_name
+    if isinstance(err, ValidationError):
+        details["field"] = err.field
     return details
 
 
