@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ansible_collections.keyless.aws.plugins.module_utils._errors import error_code
-from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryLog, RetryPolicy, retry_when
+from ansible_collections.keyless.aws.plugins.module_utils._retry import (
+    RetryLog,
+    RetryPolicy,
+    on_codes,
+    retry_when,
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class Retry:
 
 def retry_codes(codes: Collection[str], timeout: float) -> Retry:
     """Retry the AWS error codes ``codes`` (at least one second, so a retry is possible at all)."""
-    return Retry(lambda err: error_code(err) in codes, max(timeout, 1))
+    return Retry(on_codes(codes), max(timeout, 1))
 
 
 @dataclass(frozen=True)

@@ -62,17 +62,9 @@ class RetryLog:
         return len(self.attempts)
 
 
-def retry_on(
-    call: Callable[[], T],
-    codes: Collection[str],
-    policy: RetryPolicy,
-    log: RetryLog | None = None,
-) -> T:
-    """Run ``call``; on a ClientError whose code is in ``codes`` retry until the policy's timeout.
-
-    The last error is re-raised when time runs out, so the caller sees the real AWS answer.
-    """
-    return retry_when(call, lambda err: error_code(err) in codes, policy, log)
+def on_codes(codes: Collection[str]) -> Callable[[Exception], bool]:
+    """A retry predicate: the AWS error code (of a ClientError or our AwsApiError) is in ``codes``."""
+    return lambda err: error_code(err) in codes
 
 
 def retry_when(
@@ -81,7 +73,10 @@ def retry_when(
     policy: RetryPolicy,
     log: RetryLog | None = None,
 ) -> T:
-    """Run ``call``, retrying errors that ``retryable`` accepts, with jitter, until the timeout."""
+    """Run ``call``, retrying errors that ``retryable`` accepts, with jitter, until the timeout.
+
+    The last error is re-raised when time runs out, so the caller sees the real AWS answer.
+    """
     deadline = policy.clock() + policy.timeout
     attempt = 0
     while True:

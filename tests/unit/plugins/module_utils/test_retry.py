@@ -9,8 +9,9 @@ from ansible_collections.keyless.aws.plugins.module_utils._retry import (
     RetryLog,
     RetryPolicy,
     WaitTimeout,
+    on_codes,
     poll,
-    retry_on,
+    retry_when,
 )
 
 
@@ -49,7 +50,9 @@ def failing(times, code):
 
 def test_retries_listed_code_until_success_and_logs_each_retry():
     clock, log = FakeClock(), RetryLog()
-    assert retry_on(failing(3, "DeleteConflict"), {"DeleteConflict"}, policy(clock), log) == "done"
+    assert (
+        retry_when(failing(3, "DeleteConflict"), on_codes({"DeleteConflict"}), policy(clock), log) == "done"
+    )
     assert log.attempts == ["DeleteConflict"] * 3
     assert len(clock.sleeps) == 3
 
@@ -57,7 +60,7 @@ def test_retries_listed_code_until_success_and_logs_each_retry():
 def test_other_codes_are_raised_at_once():
     clock = FakeClock()
     with pytest.raises(ClientError) as err:
-        retry_on(failing(1, "AccessDenied"), {"DeleteConflict"}, policy(clock))
+        retry_when(failing(1, "AccessDenied"), on_codes({"DeleteConflict"}), policy(clock))
     assert err.value.response["Error"]["Code"] == "AccessDenied"
     assert clock.sleeps == []
 
@@ -65,7 +68,7 @@ def test_other_codes_are_raised_at_once():
 def test_gives_up_with_the_real_error_when_time_runs_out():
     clock = FakeClock()
     with pytest.raises(ClientError):
-        retry_on(failing(10_000, "NoSuchEntity"), {"NoSuchEntity"}, policy(clock, timeout=10))
+        retry_when(failing(10_000, "NoSuchEntity"), on_codes({"NoSuchEntity"}), policy(clock, timeout=10))
     assert clock.now <= 10
     assert sum(clock.sleeps) <= 10
 
@@ -104,5 +107,5 @@ def test_translated_errors_keep_their_code_for_retries():
             raise translate(client_error("DeleteConflict"), "DeleteRole")
         return "deleted"
 
-    assert retry_on(call, {"DeleteConflict"}, policy(clock), log) == "deleted"
+    assert retry_when(call, on_codes({"DeleteConflict"}), policy(clock), log) == "deleted"
     assert log.count == 2
