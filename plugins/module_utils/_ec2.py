@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.keyless.aws.plugins.module_utils._aws import call, read, tag_list
+from ansible_collections.keyless.aws.plugins.module_utils._aws import call, paginate, read, tag_list
 
 EC2 = Any  # a botocore EC2 client
 
@@ -14,18 +14,8 @@ LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 
 def describe_instances(ec2: EC2, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every instance matching ``filters``, across pages."""
-    instances: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Filters": filters}
-        if token:
-            kwargs["NextToken"] = token
-        page = call(ec2.describe_instances, **kwargs)
-        for reservation in page.get("Reservations", []):
-            instances.extend(reservation.get("Instances", []))
-        token = page.get("NextToken")
-        if not token:
-            return instances
+    reservations = paginate(ec2.describe_instances, "Reservations", Filters=filters)
+    return [instance for reservation in reservations for instance in reservation.get("Instances", [])]
 
 
 def instances_using_profile(ec2: EC2, profile_arn: str) -> list[str]:
