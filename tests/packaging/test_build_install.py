@@ -62,11 +62,9 @@ class Installed:
     workdir: Path
 
 
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, (
-        f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-    )
+def run(args: list[str], env: dict[str, str], cwd: Path) -> launcher.Finished:
+    result = launcher.run(args, env, cwd, timeout=300)
+    assert result.rc == 0, f"{' '.join(args)} exited {result.rc}:\n{result.stdout}\n{result.stderr}"
     return result
 
 
