@@ -113,8 +113,15 @@ def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:
     call(ec2.delete_tags, Resources=[instance_id], Tags=[{"Key": key} for key in sorted(keys)])
 
 
+# DescribeImages: "We strongly recommend using only paginated requests. Unpaginated requests are
+# susceptible to throttling and timeouts" (EC2 API Reference). A request is paginated when it
+# sends MaxResults; 1000 is the largest page EC2's describe calls serve.
+IMAGE_PAGE_SIZE = 1000
+
+
 def describe_images(ec2: EC2, owners: list[str], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"Filters": filters}
+    """Every image matching ``owners`` and ``filters``, across pages."""
+    kwargs: dict[str, Any] = {"Filters": filters, "PaginationConfig": {"PageSize": IMAGE_PAGE_SIZE}}
     if owners:
         kwargs["Owners"] = owners
-    return call(ec2.describe_images, **kwargs).get("Images", [])
+    return list(paginate(ec2.describe_images, "Images", **kwargs))

@@ -19,11 +19,21 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# DescribeImages' Owners: "a combination of Amazon Web Services account IDs, self, amazon,
+# aws-backup-vault, and aws-marketplace" (EC2 API Reference; the same list in botocore's model).
+OWNER_ALIASES = ("self", "amazon", "aws-marketplace", "aws-backup-vault")
+
+
+def is_image_owner(owner: str) -> bool:
+    """A 12-digit account id or one of the aliases DescribeImages documents (case-sensitive)."""
+    return bool(re.fullmatch(r"\d{12}", owner)) or owner in OWNER_ALIASES
+
+
 def validate_image_params(params: Mapping[str, Any]) -> None:
     for index, owner in enumerate(params.get("owners") or []):
-        if not (re.fullmatch(r"\d{12}", owner) or owner in ("self", "amazon", "aws-marketplace")):
+        if not is_image_owner(owner):
             raise ValidationError(
-                f"owners[{index}]", "must be a 12-digit account id, self, amazon or aws-marketplace"
+                f"owners[{index}]", f"must be a 12-digit account id or one of {', '.join(OWNER_ALIASES)}"
             )
     if not (params.get("owners") or params.get("name") or params.get("filters")):
         raise ValidationError(

@@ -17,7 +17,11 @@ author:
   - keyless.aws contributors (@keyless-aws)
 options:
   owners:
-    description: Account ids (or C(self), C(amazon), C(aws-marketplace)) that own the images.
+    description:
+      - Owners of the images, any combination of 12-digit account ids and the aliases
+        V(self), V(amazon), V(aws-marketplace) and V(aws-backup-vault), as DescribeImages accepts them.
+      - Images are read page by page (paginated DescribeImages requests, as AWS recommends),
+        so every matching image is considered however many there are.
     type: list
     elements: str
     default: []

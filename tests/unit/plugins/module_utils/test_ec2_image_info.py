@@ -45,3 +45,43 @@ def test_finds_moto_builtin_ubuntu(clients):
     assert result["latest"]["image_id"].startswith("ami-")
     assert len(result["images"]) >= 1
     assert clients.calls == ["DescribeImages"]
+
+
+def _image(image_id: str, created: str) -> dict:
+    return {"ImageId": image_id, "Name": f"img-{created}", "CreationDate": created, "OwnerId": "099720109477"}
+
+
+def test_describe_images_pages_and_finds_an_image_on_page_two():
+    """AWS recommends only paginated DescribeImages requests: MaxResults is sent and NextToken followed."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
+    filters = [{"Name": "name", "Values": ["img-*"]}]
+    first = {"Owners": ["amazon"], "Filters": filters, "MaxResults": 1000}
+    with Stubber(ec2) as stubber:
+        stubber.add_response(
+            "describe_images", {"Images": [_image("ami-1", "2024")], "NextToken": "page-2"}, first
+        )
+        stubber.add_response(
+            "describe_images", {"Images": [_image("ami-2", "2025")]}, {**first, "NextToken": "page-2"}
+        )
+        images = _ec2.describe_images(ec2, ["amazon"], filters)
+        stubber.assert_no_pending_responses()
+    assert [image["ImageId"] for image in images] == ["ami-1", "ami-2"]
+
+
+@pytest.mark.parametrize("owner", ["self", "amazon", "aws-marketplace", "aws-backup-vault", "123456789012"])
+def test_every_documented_owner_alias_is_accepted(owner):
+    # DescribeImages' Owners: account ids, self, amazon, aws-backup-vault and aws-marketplace.
+    _images.validate_image_params({"owners": [owner]})
+
+
+@pytest.mark.parametrize("owner", ["canonical", "12345678901", "all"])
+def test_an_owner_that_is_no_alias_nor_account_is_refused(owner):
+    with pytest.raises(ValidationError) as err:
+        _images.validate_image_params({"owners": ["self", owner]})
+    assert err.value.field == "owners[1]"
+    assert "aws-backup-vault" in err.value.rule
