@@ -53,16 +53,39 @@ options:
   validate_certs:
     description:
       - When V(false), TLS certificates of the endpoint are not verified. Use only with a
-        local test endpoint.
+        local test endpoint; to trust a private CA (for example a TLS-inspecting proxy), set
+        O(aws_ca_bundle) instead.
     type: bool
     default: true
+  aws_ca_bundle:
+    description:
+      - A CA bundle file (or a directory of CA certificates) to verify the endpoints' TLS
+        certificates with, instead of botocore's own bundle. Read from E(AWS_CA_BUNDLE) when not given.
+      - The path is on the host that runs the module. A path that does not exist fails the task
+        before any API call, unless O(validate_certs=false), which ignores this option.
+    type: path
+  aws_config:
+    description:
+      - Settings for botocore's client configuration (C(botocore.config.Config)), for example
+        C(proxies), C(proxies_config), C(connect_timeout), C(read_timeout), C(retries) or
+        C(max_pool_connections). See
+        U(https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html).
+      - Keys must be options of the installed botocore's C(Config); any other key, or a value
+        botocore refuses, fails the task before any API call, naming the key.
+      - They override the collection's defaults (C(retries) in C(standard) mode with
+        C(max_attempts=6), C(connect_timeout=10), C(read_timeout=30)); C(retries) is merged key by
+        key, so a C(retries) with only C(max_attempts) keeps the C(standard) mode.
+      - A password in a C(proxies) URL (C(http://user:password@proxy:3128)) is censored in the
+        task's output.
+    type: dict
 requirements:
   - python >= 3.11
   - boto3 >= 1.34
   - botocore >= 1.34
 notes:
   - Every API call is retried by botocore in C(standard) mode on throttling and
-    transient errors; IAM eventual-consistency errors are retried for a bounded time.
+    transient errors (see O(aws_config) to change it); IAM eventual-consistency errors are
+    retried for a bounded time.
 """
 
     # Attributes of a module that fully supports check and diff mode.

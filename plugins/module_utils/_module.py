@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.keyless.aws.plugins.module_utils._client import (
     Clients,
     aws_argument_spec,
+    connection_no_log_values,
     validate_connection_params,
 )
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
@@ -76,9 +77,25 @@ def failure(err: KeylessAwsError) -> dict[str, Any]:
     return details
 
 
+class AwsModule(AnsibleModule):
+    """AnsibleModule that also censors the secrets inside connection options (a proxy password).
+
+    no_log can only censor a whole option, and ``aws_config`` is mostly not secret. Its values
+    join ``no_log_values`` just before any result is printed, argument errors included.
+    """
+
+    def exit_json(self, **kwargs: Any) -> NoReturn:
+        self.no_log_values.update(connection_no_log_values(self.params))
+        super().exit_json(**kwargs)
+
+    def fail_json(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self.no_log_values.update(connection_no_log_values(self.params))
+        super().fail_json(*args, **kwargs)
+
+
 def run_module(spec: ModuleSpec) -> None:
     """A module's whole life: parse arguments, run, report; exits the process."""
-    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True, **spec.spec_extras)
+    module = AwsModule(argument_spec=spec.argument_spec(), supports_check_mode=True, **spec.spec_extras)
     try:
         result = invoke(spec, module.params, module.check_mode, module._diff)
     except KeylessAwsError as err:

@@ -35,7 +35,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 
-from ansible_collections.keyless.aws.plugins.module_utils._client import IAM_DEFAULT_REGION, Clients
+from ansible_collections.keyless.aws.plugins.module_utils._client import (
+    IAM_DEFAULT_REGION,
+    Clients,
+    connection_no_log_values,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec, failure, invoke
 
@@ -131,7 +135,8 @@ def validate(spec: ModuleSpec, args: Mapping[str, Any], module_name: str) -> Val
     outcome = ArgumentSpecValidator(spec.argument_spec(), **spec.spec_extras).validate(dict(args))
     validated = Validated(
         params=outcome.validated_parameters,
-        no_log_values=set(outcome._no_log_values),
+        # As run_module does: a proxy URL's password inside aws_config is censored too.
+        no_log_values=set(outcome._no_log_values) | connection_no_log_values(outcome.validated_parameters),
         warnings=[ALIAS_WARNING.format(**warning) for warning in outcome._warnings],
         deprecations=[dict(d) for d in outcome._deprecations],
     )

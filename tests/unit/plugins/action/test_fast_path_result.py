@@ -259,3 +259,91 @@ def test_invocation_follows_the_cores_setting(monkeypatch):
         return
     assert inject_invocation({}) is False
     assert inject_invocation({"ansible_inject_invocation": True}) is True
+
+
+# --- aws_ca_bundle and aws_config on the fast path -------------------------------------------
+
+PROXY_PASSWORD = "pr0xy-Passw0rd"
+PROXIED = {"proxies": {"https": f"http://alice:{PROXY_PASSWORD}@proxy.example:3128"}}
+
+
+def client_probe(params, clients, check_mode, diff):
+    """A module whose result is what its IAM client was built with."""
+    client = clients.iam
+    return {
+        "changed": False,
+        "clients": type(clients).__name__,
+        "verify": client._endpoint.http_session._verify,
+        "connect_timeout": client.meta.config.connect_timeout,
+        "retries": client.meta.config.retries,
+    }
+
+
+def test_fast_path_clients_get_the_ca_bundle_and_aws_config(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    args = {
+        "region": "us-east-1",
+        "aws_ca_bundle": str(bundle),
+        "aws_config": {"connect_timeout": 5, "retries": {"max_attempts": 2}},
+    }
+    result = execute(ModuleSpec({}, client_probe), args, "m", False, False)
+    assert result["clients"] == "ControllerClients"
+    assert (result["verify"], result["connect_timeout"]) == (str(bundle), 5)
+    assert result["retries"] == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_fast_path_never_reuses_a_client_built_for_another_ca_bundle(tmp_path):
+    """Models are shared across tasks, clients are not: each task's bundle reaches its client."""
+    spec = ModuleSpec({}, client_probe)
+    verified = []
+    for name in ("one.pem", "two.pem"):
+        (tmp_path / name).write_text("")
+        result = execute(
+            spec, {"region": "us-east-1", "aws_ca_bundle": str(tmp_path / name)}, "m", False, False
+        )
+        verified.append(result["verify"])
+    verified.append(
+        execute(spec, {"region": "us-east-1", "validate_certs": False}, "m", False, False)["verify"]
+    )
+    assert verified == [str(tmp_path / "one.pem"), str(tmp_path / "two.pem"), False]
+
+
+def test_a_missing_ca_bundle_fails_cleanly_before_run(tmp_path):
+    calls: list = []
+    spec = ModuleSpec(ROLE_INFO_OPTIONS, recording_run(calls))
+    result = execute(spec, {"name": "r", "aws_ca_bundle": str(tmp_path / "nope.pem")}, "m", False, False)
+    assert (result["failed"], result["field"]) == (True, "aws_ca_bundle")
+    assert calls == []
+
+
+def test_a_proxy_password_is_censored_like_the_module_does(clients):
+    clients.iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    args = {
+        "name": "r",
+        "region": "us-east-1",
+        "access_key": "AKIAX",
+        "secret_key": SECRET,
+        "aws_config": PROXIED,
+    }
+    fast, module = fast_output(iam_role_info, args), module_output(iam_role_info, args)
+    assert fast == module
+    assert PROXY_PASSWORD not in json.dumps(fast)
+    assert fast["invocation"]["module_args"]["aws_config"]["proxies"]["https"] == (
+        "http://alice:********@proxy.example:3128"
+    )
+
+
+def test_a_proxy_password_is_censored_in_argument_errors_on_both_paths():
+    args = {"name": "r", "colour": "blue", "aws_config": PROXIED}
+    fast, module = fast_output(iam_role_info, args), module_output(iam_role_info, args)
+    assert fast["invocation"] == module["invocation"]
+    assert PROXY_PASSWORD not in json.dumps(fast) + json.dumps(module)
+
+
+def test_an_unknown_aws_config_key_fails_naming_it_on_both_paths():
+    args = {"name": "r", "aws_config": {"conect_timeout": 5, **PROXIED}}
+    fast, module = fast_output(iam_role_info, args), module_output(iam_role_info, args)
+    assert fast["field"] == module["field"] == "aws_config.conect_timeout"
+    assert fast["msg"] == module["msg"]
+    assert PROXY_PASSWORD not in json.dumps(fast) + json.dumps(module)
