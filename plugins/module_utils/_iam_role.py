@@ -293,7 +293,7 @@ def _has_names(references: tuple[str, ...]) -> bool:
 
 
 def _partition_and_account(clients: Any, role_arn: str | None) -> tuple[str, str | None]:
-    arn = role_arn or clients.client("sts").get_caller_identity()["Arn"]
+    arn = role_arn or _iam.caller_arn(clients.client("sts"))
     parts = arn.split(":")
     return parts[1], parts[4] or None
 

@@ -287,3 +287,19 @@ def test_access_denied_on_read_is_never_absent(clients):
         _role.run(params(), clients, False, False)
     assert err.value.code == "AccessDenied"
     assert "CreateRole" not in clients.calls
+
+
+# --- issue 12: real AWS shapes ---------------------------------------------------------------
+
+
+def test_caller_identity_failure_is_a_clean_error_naming_get_caller_identity(clients):
+    from botocore.stub import Stubber
+
+    with Stubber(clients.client("sts")) as stub:
+        stub.add_client_error("get_caller_identity", "ExpiredToken", "The security token has expired")
+        with pytest.raises(AwsApiError) as err:
+            _role.run(params(managed_policies=["custom"]), clients, False, False)
+    assert err.value.operation == "GetCallerIdentity"
+    assert err.value.code == "ExpiredToken"
+    assert err.value.message.startswith("GetCallerIdentity failed with ExpiredToken: The security token")
+    assert clients.mutating() == []
