@@ -31,6 +31,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._policy import (
 )
 from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    DEFAULT_PATH,
     managed_policy_candidates,
     validate_arn,
     validate_description,
@@ -44,7 +45,8 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["role_name"]},
     "state": STATE_OPTION,
-    "path": {"type": "str", "default": "/"},
+    # No default: an existing role keeps its path; a new one gets "/" (see DEFAULT_PATH).
+    "path": {"type": "str"},
     "description": {"type": "str"},
     "assume_role_policy": {"type": "raw", "aliases": ["trust_policy", "assume_role_policy_document"]},
     "max_session_duration": {"type": "int"},
@@ -60,7 +62,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
 class DesiredRole:
     name: str
     state: str
-    path: str
+    path: str | None  # None: as it is (DEFAULT_PATH on create)
     description: str | None
     trust_policy: dict[str, Any] | None
     max_session_duration: int | None
@@ -76,7 +78,8 @@ class DesiredRole:
 def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     """Validate every option locally and return the desired state; raises ValidationError."""
     validate_role_name(params["name"], "name")
-    validate_path(params.get("path") or "/", "path")
+    if params.get("path") is not None:
+        validate_path(params["path"], "path")
     if params.get("description") is not None:
         validate_description(params["description"], "description")
     if params.get("max_session_duration") is not None:
@@ -97,7 +100,7 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     return DesiredRole(
         name=params["name"],
         state=params.get("state") or "present",
-        path=params.get("path") or "/",
+        path=params.get("path"),
         description=params.get("description"),
         trust_policy=trust_policy,
         max_session_duration=params.get("max_session_duration"),
@@ -153,7 +156,7 @@ def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[l
             "CreateRole",
             {
                 "role": desired.name,
-                "path": desired.path,
+                "path": desired.path or DEFAULT_PATH,
                 "trust_policy": desired.trust_policy,
                 "description": desired.description,
                 "max_session_duration": desired.max_session_duration,
@@ -167,7 +170,7 @@ def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[l
         "role_name": desired.name,
         "role_id": None,
         "arn": None,
-        "path": desired.path,
+        "path": desired.path or DEFAULT_PATH,
         "description": desired.description or "",
         "max_session_duration": desired.max_session_duration or 3600,
         "assume_role_policy_document": desired.trust_policy,
@@ -184,7 +187,7 @@ def plan_update(
     current: Mapping[str, Any], desired: DesiredRole, managed_arns: list[str] | None
 ) -> tuple[list[Action], dict[str, Any]]:
     """Actions that bring an existing role to the desired state, and the predicted result."""
-    if desired.path != current["path"]:
+    if desired.path is not None and desired.path != current["path"]:
         raise ValidationError(
             "path", f"cannot change on an existing role (it is {current['path']}); delete and re-create it"
         )

@@ -33,9 +33,10 @@ options:
   path:
     description:
       - Path of the role, C(/) or a string that starts and ends with C(/).
-      - IAM cannot change the path of an existing role; a different path fails.
+      - Used on create (C(/) then when omitted).
+      - For an existing role, omitted leaves the path as it is; given, it is compared, and a
+        different path fails because IAM cannot change the path of a role.
     type: str
-    default: /
   description:
     description: Description of the role. Left as is when omitted.
     type: str

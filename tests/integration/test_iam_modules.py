@@ -118,3 +118,27 @@ def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_pl
     assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
     _unused, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
     assert recap["changed"] == 0
+
+
+def aws_client(aws, service):
+    """boto3 against the server, to read what AWS now holds (not through the module)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=aws.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-checked-by-the-local-endpoint",
+    )
+
+
+def test_path_is_used_on_create_and_left_as_it_is_without_path(run_playbook, aws):
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "iam_path.yml")
+    assert recap["failed"] == 0
+    iam = aws_client(aws, "iam")
+    assert iam.get_role(RoleName="path-role")["Role"]["Path"] == "/team/"
+    assert iam.get_role(RoleName="path-role")["Role"]["Tags"] == [{"Key": "team", "Value": "platform"}]
+    profile = iam.get_instance_profile(InstanceProfileName="path-profile")["InstanceProfile"]
+    assert profile["Path"] == "/team/"
+    assert profile["Tags"] == [{"Key": "team", "Value": "platform"}]

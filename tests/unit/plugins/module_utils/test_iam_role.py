@@ -303,3 +303,27 @@ def test_caller_identity_failure_is_a_clean_error_naming_get_caller_identity(cli
     assert err.value.code == "ExpiredToken"
     assert err.value.message.startswith("GetCallerIdentity failed with ExpiredToken: The security token")
     assert clients.mutating() == []
+
+
+def test_update_without_path_keeps_the_existing_path():
+    desired = _role.desired_role(params(path=None, tags={"team": "b"}))
+    actions, predicted = _role.plan_update(current_view(path="/team/"), desired, None)
+    assert ops(actions) == ["TagRole"]
+    assert predicted["path"] == "/team/"
+
+
+def test_create_without_path_uses_slash():
+    actions, predicted = _role.plan_create(_role.desired_role(params(path=None)), None)
+    assert actions[0].args["path"] == "/"
+    assert predicted["path"] == "/"
+
+
+def test_path_given_on_update_is_compared():
+    desired = _role.desired_role(params(path="/team/"))
+    assert _role.plan_update(current_view(path="/team/"), desired, None)[0] == []
+    with pytest.raises(ValidationError, match=r"^path: cannot change on an existing role \(it is /team/\)"):
+        _role.plan_update(current_view(path="/team/"), _role.desired_role(params(path="/")), None)
+
+
+def test_path_option_has_no_default():
+    assert "default" not in _role.OPTIONS["path"]
