@@ -27,6 +27,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     normalize_policy,
     policies_equivalent,
+    trust_policy_size_warning,
     validate_policy,
 )
 from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
@@ -258,6 +259,16 @@ def _plan_managed(
     ]
 
 
+def trust_size_warnings(actions: list[Action]) -> list[str]:
+    """A warning for each trust policy the plan sends that is over IAM's default size quota."""
+    warnings = []
+    for action in actions:
+        if action.operation in ("CreateRole", "UpdateAssumeRolePolicy"):
+            warning = trust_policy_size_warning(action.args["trust_policy"], "assume_role_policy")
+            warnings += [warning] if warning else []
+    return warnings
+
+
 def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
     """Everything that must go before DeleteRole succeeds, in the order IAM requires, then DeleteRole."""
     actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
@@ -328,9 +339,12 @@ class RoleResource(Resource):
         if desired.managed_policies is not None:
             role_arn = current["arn"] if current else None
             managed_arns = resolve_managed(self.iam, self.clients, desired.managed_policies, role_arn)
-        if current is None:
-            return Plan(*plan_create(desired, managed_arns))
-        return Plan(*plan_update(current, desired, managed_arns))
+        actions, predicted = (
+            plan_create(desired, managed_arns)
+            if current is None
+            else plan_update(current, desired, managed_arns)
+        )
+        return Plan(actions, predicted, warnings=trust_size_warnings(actions))
 
     def _plan_absent(self, current: State | None) -> Plan:
         if current is None:

@@ -44,6 +44,10 @@ options:
     description:
       - The trust policy, as a dict or a JSON string. Required to create the role.
       - Left as is when omitted.
+      - IAM's "role trust policy length" quota is 2,048 characters (white space not counted) by
+        default and can be raised up to 4,096 through Service Quotas. Only IAM knows the
+        account's quota, so a document over 2,048 characters is sent with a warning and IAM's
+        own answer (C(LimitExceeded)) is the error; one over 4,096 fails before any API call.
     type: raw
     aliases: [trust_policy, assume_role_policy_document]
   max_session_duration:
