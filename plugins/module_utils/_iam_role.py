@@ -25,7 +25,6 @@ from ansible_collections.keyless.aws.plugins.module_utils._module import (
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
-    normalize_policy,
     policies_equivalent,
     trust_policy_size_warning,
     validate_policy,
@@ -389,7 +388,12 @@ class RoleResource(Resource):
         }
 
     def diff_view(self, state: State | None) -> dict[str, Any]:
-        """What ``--diff`` shows: the user-settable fields, policies normalized."""
+        """What ``--diff`` shows: the user-settable fields, the trust policy as IAM stores it or,
+        when the task changes it, as the user wrote it (Ansible prints both with sorted keys).
+
+        Policies are compared normalized, but shown as written: a normalized document
+        (``sts:assumerole``) reads as if the user's policy had been rewritten.
+        """
         if not state:
             return {}
         view = {
@@ -403,7 +407,7 @@ class RoleResource(Resource):
                 "tags",
             )
         }
-        view["assume_role_policy_document"] = normalize_policy(state["assume_role_policy_document"] or {})
+        view["assume_role_policy_document"] = state["assume_role_policy_document"] or {}
         if "managed_policies" in state:
             view["managed_policies"] = state["managed_policies"]
         return view

@@ -2,8 +2,9 @@
 """Policy documents: load, normalize, compare, measure and validate.
 
 This is the one normalizer of the collection: every module compares policies with
-``policies_equivalent`` and shows them in diffs as ``normalize_policy`` writes them, so
-"changed" and the diff output always agree.
+``policies_equivalent``, so "changed" never depends on how a document is written. Diffs show
+documents as IAM stores them and, when a task changes one, as the user wrote it (never the
+normalized form, which would read as if the user's policy had been rewritten).
 """
 
 from __future__ import annotations

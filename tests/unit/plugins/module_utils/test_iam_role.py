@@ -388,3 +388,35 @@ def test_trust_size_warnings_only_for_actions_that_send_the_trust_policy():
     warnings = _role.trust_size_warnings(actions)
     assert len(warnings) == 1
     assert warnings[0].startswith("assume_role_policy: is 2049 characters")
+
+
+# A trust policy as a user may write it: mixed-case action and condition key, one-item lists.
+TRUST_AS_WRITTEN = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com"]},
+            "Action": ["STS:AssumeRole"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ],
+}
+
+
+def test_diff_shows_trust_policy_as_stored_and_as_written_not_normalized(clients):
+    _role.run(params(), clients, False, False)
+    stored = clients.iam.get_role(RoleName="app-role")["Role"]["AssumeRolePolicyDocument"]
+    result = _role.run(params(assume_role_policy=TRUST_AS_WRITTEN), clients, True, True)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["assume_role_policy_document"] == stored
+    assert result["diff"]["after"]["assume_role_policy_document"] == TRUST_AS_WRITTEN
+
+
+def test_diff_of_an_equivalent_trust_policy_shows_what_aws_stores(clients):
+    _role.run(params(), clients, False, False)
+    stored = clients.iam.get_role(RoleName="app-role")["Role"]["AssumeRolePolicyDocument"]
+    result = _role.run(params(assume_role_policy=TRUST_EQUIVALENT, tags={"new": "tag"}), clients, True, True)
+    assert result["operations"] == ["TagRole"]
+    assert result["diff"]["before"]["assume_role_policy_document"] == stored
+    assert result["diff"]["after"]["assume_role_policy_document"] == stored
