@@ -96,7 +96,9 @@ attributes:
     description: Check mode predicts the result in memory and makes no mutating API call.
   diff_mode:
     support: full
-    description: Shows before and after, with policy documents normalized and pretty-printed.
+    description:
+      - Shows before and after. Policy documents are compared with IAM's semantics but shown as
+        IAM stores them and, when the task changes one, as written in the task.
   action_group:
     support: full
     membership: [keyless.aws.aws]

@@ -1,5 +1,5 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""Thin IAM calls: one function per API operation, errors translated, nothing decided here.
+"""Thin IAM (and STS) calls: one function per API operation, errors translated, nothing decided here.
 
 Reads return ``None`` for "not found"; every other error (AccessDenied included) raises
 AwsApiError. Policy documents are returned as dicts (boto3 already URL-decodes them).
@@ -102,6 +102,14 @@ def untag_role(iam: IAM, role: str, keys: list[str]) -> None:
 
 def delete_role(iam: IAM, role: str) -> None:
     call(iam.delete_role, RoleName=role)
+
+
+# --- the caller (STS) ------------------------------------------------------------------------
+
+
+def caller_arn(sts: Any) -> str:
+    """The ARN of the identity making the calls (STS GetCallerIdentity; needs no permission)."""
+    return call(sts.get_caller_identity)["Arn"]
 
 
 # --- inline and managed policies ----------------------------------------------------------

@@ -21,6 +21,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._module import (
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
 from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    DEFAULT_PATH,
     validate_instance_profile_name,
     validate_path,
     validate_role_name,
@@ -31,7 +32,8 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["instance_profile_name"]},
     "state": STATE_OPTION,
-    "path": {"type": "str", "default": "/"},
+    # No default: an existing profile keeps its path; a new one gets "/" (DEFAULT_PATH).
+    "path": {"type": "str"},
     "role": {"type": "str", "aliases": ["role_name"]},
     **IAM_TAG_OPTIONS,
     "force": {"type": "bool", "default": False},
@@ -47,7 +49,7 @@ ADD_ROLE_RETRY_CODES = ("NoSuchEntity", "ConcurrentModification")
 class DesiredProfile:
     name: str
     state: str
-    path: str
+    path: str | None  # None: as it is (DEFAULT_PATH on create)
     role: str | None
     tags: dict[str, str] | None
     purge_tags: bool
@@ -58,7 +60,8 @@ class DesiredProfile:
 
 def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
     validate_instance_profile_name(params["name"], "name")
-    validate_path(params.get("path") or "/", "path")
+    if params.get("path") is not None:
+        validate_path(params["path"], "path")
     role = params.get("role")
     if role:
         validate_role_name(role, "role")
@@ -68,7 +71,7 @@ def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
     return DesiredProfile(
         name=params["name"],
         state=params.get("state") or "present",
-        path=params.get("path") or "/",
+        path=params.get("path"),
         role=role,
         tags=tags,
         purge_tags=params.get("purge_tags", True),
@@ -121,15 +124,14 @@ def plan_roles(name: str, current_roles: list[str], wanted: str | None) -> tuple
 
 
 def plan_create(desired: DesiredProfile) -> tuple[list[Action], dict[str, Any]]:
-    actions = [
-        Action("CreateInstanceProfile", {"profile": desired.name, "path": desired.path, "tags": desired.tags})
-    ]
+    path = desired.path or DEFAULT_PATH
+    actions = [Action("CreateInstanceProfile", {"profile": desired.name, "path": path, "tags": desired.tags})]
     role_actions, roles = plan_roles(desired.name, [], desired.role)
     predicted = {
         "instance_profile_name": desired.name,
         "instance_profile_id": None,
         "arn": None,
-        "path": desired.path,
+        "path": path,
         "role": roles[0] if roles else None,
         "roles": roles,
         "tags": dict(desired.tags or {}),
@@ -139,7 +141,7 @@ def plan_create(desired: DesiredProfile) -> tuple[list[Action], dict[str, Any]]:
 
 
 def plan_update(current: Mapping[str, Any], desired: DesiredProfile) -> tuple[list[Action], dict[str, Any]]:
-    if desired.path != current["path"]:
+    if desired.path is not None and desired.path != current["path"]:
         raise ValidationError(
             "path",
             f"cannot change on an existing instance profile (it is {current['path']}); delete it first",

@@ -25,12 +25,13 @@ from ansible_collections.keyless.aws.plugins.module_utils._module import (
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
-    normalize_policy,
     policies_equivalent,
+    trust_policy_size_warning,
     validate_policy,
 )
 from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    DEFAULT_PATH,
     managed_policy_candidates,
     validate_arn,
     validate_description,
@@ -44,7 +45,8 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["role_name"]},
     "state": STATE_OPTION,
-    "path": {"type": "str", "default": "/"},
+    # No default: an existing role keeps its path; a new one gets "/" (see DEFAULT_PATH).
+    "path": {"type": "str"},
     "description": {"type": "str"},
     "assume_role_policy": {"type": "raw", "aliases": ["trust_policy", "assume_role_policy_document"]},
     "max_session_duration": {"type": "int"},
@@ -60,7 +62,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
 class DesiredRole:
     name: str
     state: str
-    path: str
+    path: str | None  # None: as it is (DEFAULT_PATH on create)
     description: str | None
     trust_policy: dict[str, Any] | None
     max_session_duration: int | None
@@ -76,7 +78,8 @@ class DesiredRole:
 def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     """Validate every option locally and return the desired state; raises ValidationError."""
     validate_role_name(params["name"], "name")
-    validate_path(params.get("path") or "/", "path")
+    if params.get("path") is not None:
+        validate_path(params["path"], "path")
     if params.get("description") is not None:
         validate_description(params["description"], "description")
     if params.get("max_session_duration") is not None:
@@ -97,7 +100,7 @@ def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     return DesiredRole(
         name=params["name"],
         state=params.get("state") or "present",
-        path=params.get("path") or "/",
+        path=params.get("path"),
         description=params.get("description"),
         trust_policy=trust_policy,
         max_session_duration=params.get("max_session_duration"),
@@ -153,7 +156,7 @@ def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[l
             "CreateRole",
             {
                 "role": desired.name,
-                "path": desired.path,
+                "path": desired.path or DEFAULT_PATH,
                 "trust_policy": desired.trust_policy,
                 "description": desired.description,
                 "max_session_duration": desired.max_session_duration,
@@ -167,7 +170,7 @@ def plan_create(desired: DesiredRole, managed_arns: list[str] | None) -> tuple[l
         "role_name": desired.name,
         "role_id": None,
         "arn": None,
-        "path": desired.path,
+        "path": desired.path or DEFAULT_PATH,
         "description": desired.description or "",
         "max_session_duration": desired.max_session_duration or 3600,
         "assume_role_policy_document": desired.trust_policy,
@@ -184,7 +187,7 @@ def plan_update(
     current: Mapping[str, Any], desired: DesiredRole, managed_arns: list[str] | None
 ) -> tuple[list[Action], dict[str, Any]]:
     """Actions that bring an existing role to the desired state, and the predicted result."""
-    if desired.path != current["path"]:
+    if desired.path is not None and desired.path != current["path"]:
         raise ValidationError(
             "path", f"cannot change on an existing role (it is {current['path']}); delete and re-create it"
         )
@@ -255,6 +258,16 @@ def _plan_managed(
     ]
 
 
+def trust_size_warnings(actions: list[Action]) -> list[str]:
+    """A warning for each trust policy the plan sends that is over IAM's default size quota."""
+    warnings = []
+    for action in actions:
+        if action.operation in ("CreateRole", "UpdateAssumeRolePolicy"):
+            warning = trust_policy_size_warning(action.args["trust_policy"], "assume_role_policy")
+            warnings += [warning] if warning else []
+    return warnings
+
+
 def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
     """Everything that must go before DeleteRole succeeds, in the order IAM requires, then DeleteRole."""
     actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
@@ -293,7 +306,7 @@ def _has_names(references: tuple[str, ...]) -> bool:
 
 
 def _partition_and_account(clients: Any, role_arn: str | None) -> tuple[str, str | None]:
-    arn = role_arn or clients.client("sts").get_caller_identity()["Arn"]
+    arn = role_arn or _iam.caller_arn(clients.client("sts"))
     parts = arn.split(":")
     return parts[1], parts[4] or None
 
@@ -325,9 +338,12 @@ class RoleResource(Resource):
         if desired.managed_policies is not None:
             role_arn = current["arn"] if current else None
             managed_arns = resolve_managed(self.iam, self.clients, desired.managed_policies, role_arn)
-        if current is None:
-            return Plan(*plan_create(desired, managed_arns))
-        return Plan(*plan_update(current, desired, managed_arns))
+        actions, predicted = (
+            plan_create(desired, managed_arns)
+            if current is None
+            else plan_update(current, desired, managed_arns)
+        )
+        return Plan(actions, predicted, warnings=trust_size_warnings(actions))
 
     def _plan_absent(self, current: State | None) -> Plan:
         if current is None:
@@ -372,7 +388,12 @@ class RoleResource(Resource):
         }
 
     def diff_view(self, state: State | None) -> dict[str, Any]:
-        """What ``--diff`` shows: the user-settable fields, policies normalized."""
+        """What ``--diff`` shows: the user-settable fields, the trust policy as IAM stores it or,
+        when the task changes it, as the user wrote it (Ansible prints both with sorted keys).
+
+        Policies are compared normalized, but shown as written: a normalized document
+        (``sts:assumerole``) reads as if the user's policy had been rewritten.
+        """
         if not state:
             return {}
         view = {
@@ -386,7 +407,7 @@ class RoleResource(Resource):
                 "tags",
             )
         }
-        view["assume_role_policy_document"] = normalize_policy(state["assume_role_policy_document"] or {})
+        view["assume_role_policy_document"] = state["assume_role_policy_document"] or {}
         if "managed_policies" in state:
             view["managed_policies"] = state["managed_policies"]
         return view

@@ -17,12 +17,21 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def normalize_path_prefix(prefix: str) -> str:
+    """A prefix as a whole path: ``team``, ``/team`` and ``team/`` all mean ``/team/``.
+
+    ListRoles' model takes ``/`` followed by any printable ASCII and matches it as text, so ``/team``
+    would also list ``/teamwork/``; like amazon.aws.iam_role_info, both slashes are added.
+    """
+    return f"/{prefix.strip('/')}/" if prefix.strip("/") else "/"
+
+
 def validate_info_params(params: Mapping[str, Any]) -> None:
     # name and path_prefix together are refused by the spec (mutually_exclusive, below).
     if params.get("name"):
         validate_role_name(params["name"], "name")
     if params.get("path_prefix"):
-        validate_path(params["path_prefix"], "path_prefix")
+        validate_path(normalize_path_prefix(params["path_prefix"]), "path_prefix")
 
 
 def describe_role(iam: Any, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,7 +58,7 @@ def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -
     else:
         raws = [
             _iam.get_role(iam, r["RoleName"]) or r
-            for r in _iam.list_roles(iam, params.get("path_prefix") or "/")
+            for r in _iam.list_roles(iam, normalize_path_prefix(params.get("path_prefix") or "/"))
         ]
     return {"changed": False, "roles": [describe_role(iam, raw) for raw in raws]}
 

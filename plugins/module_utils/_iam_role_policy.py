@@ -15,7 +15,6 @@ from ansible_collections.keyless.aws.plugins.module_utils._module import STATE_O
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
-    normalize_policy,
     policies_equivalent,
     policy_size,
     validate_inline_total,
@@ -128,12 +127,13 @@ class RolePolicyResource(Resource):
         return {"role_name": self.desired.role, "policy_name": self.desired.name, "policy": after}
 
     def diff_view(self, state: State | None) -> dict[str, Any]:
+        """The policy as IAM stores it or, when the task changes it, as the user wrote it."""
         if state is None:
             return {}
         return {
             "role_name": self.desired.role,
             "policy_name": self.desired.name,
-            "policy": normalize_policy(state),
+            "policy": state,
         }
 
 

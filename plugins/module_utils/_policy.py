@@ -2,8 +2,9 @@
 """Policy documents: load, normalize, compare, measure and validate.
 
 This is the one normalizer of the collection: every module compares policies with
-``policies_equivalent`` and shows them in diffs as ``normalize_policy`` writes them, so
-"changed" and the diff output always agree.
+``policies_equivalent``, so "changed" never depends on how a document is written. Diffs show
+documents as IAM stores them and, when a task changes one, as the user wrote it (never the
+normalized form, which would read as if the user's policy had been rewritten).
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import PARTI
 DEFAULT_VERSION = "2008-10-17"
 VERSIONS = ("2012-10-17", "2008-10-17")
 
-# IAM quotas ("IAM and AWS STS quotas"): white space is not counted. The trust policy default
-# of 2,048 characters can be raised to 4,096 through Service Quotas; callers may pass the higher
-# limit. Inline policies of one role share an aggregate of 10,240 characters.
-TRUST_POLICY_MAX_SIZE = 2048
+# IAM quotas ("IAM and AWS STS quotas"): white space is not counted. "Role trust policy length"
+# is 2,048 characters by default and adjustable up to 4,096 (Service Quotas), so a document
+# between the two may be accepted: only IAM knows the account's quota, and it answers
+# LimitExceeded ("Cannot exceed quota for ACLSizePerRole") when one is over it. Locally, past the
+# default is a warning and past the highest possible quota an error. Inline policies of one role
+# share an aggregate of 10,240 characters.
+TRUST_POLICY_DEFAULT_QUOTA = 2048
+TRUST_POLICY_MAX_SIZE = 4096
 INLINE_POLICIES_MAX_TOTAL = 10240
 
 _TOP_KEYS = ("Id", "Statement", "Version")
@@ -399,7 +404,8 @@ def validate_policy(
 
     ``kind`` is "identity" (inline policy: Resource, no Principal; one document cannot exceed
     the role's aggregate inline quota) or "trust" (assume role policy: Principal, no Resource,
-    at most ``trust_size_limit`` characters).
+    at most ``trust_size_limit`` characters, the highest quota IAM can grant; past the default
+    quota see ``trust_policy_size_warning``).
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, not {kind!r}")
@@ -410,6 +416,18 @@ def validate_policy(
     for path, statement in _statements(document, field):
         _check_statement(statement, path, kind)
     _check_size(document, field, trust_size_limit if kind == "trust" else INLINE_POLICIES_MAX_TOTAL)
+
+
+def trust_policy_size_warning(doc: Policy, field: str) -> str | None:
+    """A warning when a trust policy is over IAM's default quota but within the highest one."""
+    size = policy_size(doc)
+    if size <= TRUST_POLICY_DEFAULT_QUOTA:
+        return None
+    return (
+        f"{field}: is {size} characters, over IAM's default quota of {TRUST_POLICY_DEFAULT_QUOTA} characters "
+        f"(role trust policy length, adjustable up to {TRUST_POLICY_MAX_SIZE}); unless this "
+        "account's quota was raised, IAM will refuse it with LimitExceeded"
+    )
 
 
 def validate_inline_total(sizes: dict[str, int], field: str) -> None:

@@ -21,6 +21,8 @@ ROLE_NAME_MAX = 64
 INSTANCE_PROFILE_NAME_MAX = 128
 POLICY_NAME_MAX = 128
 PATH_MAX = 512
+# What IAM uses when CreateRole/CreateInstanceProfile get no Path; never compared on an update.
+DEFAULT_PATH = "/"
 ARN_MAX = 2048
 SESSION_DURATION_MIN = 3600
 SESSION_DURATION_MAX = 43200

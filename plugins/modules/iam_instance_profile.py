@@ -31,9 +31,12 @@ options:
     default: present
     choices: [present, absent]
   path:
-    description: Path of the instance profile; cannot change once created.
+    description:
+      - Path of the instance profile, C(/) or a string that starts and ends with C(/).
+      - Used on create (C(/) then when omitted).
+      - For an existing profile, omitted leaves the path as it is; given, it is compared, and a
+        different path fails because IAM cannot change the path of an instance profile.
     type: str
-    default: /
   role:
     description:
       - Name of the role the profile should hold.

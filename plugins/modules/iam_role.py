@@ -33,9 +33,10 @@ options:
   path:
     description:
       - Path of the role, C(/) or a string that starts and ends with C(/).
-      - IAM cannot change the path of an existing role; a different path fails.
+      - Used on create (C(/) then when omitted).
+      - For an existing role, omitted leaves the path as it is; given, it is compared, and a
+        different path fails because IAM cannot change the path of a role.
     type: str
-    default: /
   description:
     description: Description of the role. Left as is when omitted.
     type: str
@@ -43,6 +44,10 @@ options:
     description:
       - The trust policy, as a dict or a JSON string. Required to create the role.
       - Left as is when omitted.
+      - IAM's "role trust policy length" quota is 2,048 characters (white space not counted) by
+        default and can be raised up to 4,096 through Service Quotas. Only IAM knows the
+        account's quota, so a document over 2,048 characters is sent with a warning and IAM's
+        own answer (C(LimitExceeded)) is the error; one over 4,096 fails before any API call.
     type: raw
     aliases: [trust_policy, assume_role_policy_document]
   max_session_duration:

@@ -22,7 +22,10 @@ options:
     type: str
     aliases: [role_name]
   path_prefix:
-    description: Return every role whose path starts with this prefix (default all roles).
+    description:
+      - Return every role under this path (default all roles).
+      - Taken as whole path segments, as amazon.aws.iam_role_info does - V(team), V(/team) and
+        V(/team/) all mean C(/team/), so roles in C(/teamwork/) are not listed.
     type: str
     aliases: [path]
 extends_documentation_fragment:

@@ -73,7 +73,9 @@ policy_name:
   type: str
   sample: LogsBucketPermissions
 policy:
-  description: The effective policy document after the task, normalized; null when absent.
+  description:
+    - The policy document after the task, as IAM stores it, or as given when the task put it;
+      null when absent.
   returned: always
   type: dict
 operations:

@@ -67,15 +67,15 @@ def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
     assert [call["operation"] for call in awscalls.fetch_calls(aws.url)] == NOOP_CALLS
 
 
-def test_diff_shows_normalized_before_and_after(run_playbook, aws):
+def test_diff_shows_before_and_after(run_playbook, aws):
     converge(run_playbook)
     widened = {"triple_actions": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]}
     result, recap = converge(run_playbook, extra_vars=widened, check=True, diff=True)
     assert recap["changed"] == 1
     added = [line for line in result.stdout.splitlines() if line.startswith("+") and "s3:" in line]
     removed = [line for line in result.stdout.splitlines() if line.startswith("-") and "s3:" in line]
-    assert any("s3:deleteobject" in line for line in added), result.stdout
-    assert not any("s3:deleteobject" in line for line in removed)
+    assert any("s3:DeleteObject" in line for line in added), result.stdout
+    assert not any("s3:DeleteObject" in line for line in removed)
     # Equivalent input shows no diff at all, and nothing is printed without --diff.
     result, _unused = converge(run_playbook, diff=True)
     assert "--- before" not in result.stdout
@@ -118,3 +118,59 @@ def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_pl
     assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
     _unused, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
     assert recap["changed"] == 0
+
+
+def aws_client(aws, service):
+    """boto3 against the server, to read what AWS now holds (not through the module)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=aws.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-checked-by-the-local-endpoint",
+    )
+
+
+def test_path_is_used_on_create_and_left_as_it_is_without_path(run_playbook, aws):
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "iam_path.yml")
+    assert recap["failed"] == 0
+    iam = aws_client(aws, "iam")
+    assert iam.get_role(RoleName="path-role")["Role"]["Path"] == "/team/"
+    assert iam.get_role(RoleName="path-role")["Role"]["Tags"] == [{"Key": "team", "Value": "platform"}]
+    profile = iam.get_instance_profile(InstanceProfileName="path-profile")["InstanceProfile"]
+    assert profile["Path"] == "/team/"
+    assert profile["Tags"] == [{"Key": "team", "Value": "platform"}]
+
+
+def diff_lines(stdout: str) -> tuple[list[str], list[str]]:
+    """The added and removed lines of the diffs ansible-playbook printed."""
+    lines = stdout.splitlines()
+    added = [line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")]
+    removed = [line[1:].strip() for line in lines if line.startswith("-") and not line.startswith("---")]
+    return added, removed
+
+
+def test_diff_shows_policies_as_stored_and_as_written_not_normalized(run_playbook, aws):
+    playbook = PLAYBOOKS / "iam_diff.yml"
+    converge(run_playbook, playbook)
+    # The inline policy gains an action; the role only its tags, its trust policy is rewritten
+    # in an equivalent form (action case), so it is unchanged and shown as IAM stores it.
+    edits = {
+        "diff_actions": ["s3:GetObject", "s3:PutObject"],
+        "diff_trust_action": "STS:AssumeRole",
+        "diff_role_tags": {"team": "b"},
+    }
+    # Whole documents as context, so the unchanged trust policy is printed too.
+    context = {"ANSIBLE_DIFF_CONTEXT": "100"}
+    result, recap = converge(run_playbook, playbook, extra_vars=edits, check=True, diff=True, env=context)
+    assert recap["changed"] == 2
+    added, removed = diff_lines(result.stdout)
+    assert sorted(added) == ['"s3:GetObject",', '"s3:PutObject"', '"team": "b"']
+    assert sorted(removed) == ['"s3:GetObject"', '"team": "a"']
+    # Unchanged lines show the documents as written and stored, never the normalized form.
+    assert '"aws:SourceAccount": "123456789012"' in result.stdout
+    assert '"Action": "sts:AssumeRole",' in result.stdout
+    for normalized in ("aws:sourceaccount", "sts:assumerole", "s3:getobject", "s3:putobject"):
+        assert normalized not in result.stdout

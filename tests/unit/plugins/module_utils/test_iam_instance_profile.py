@@ -114,3 +114,50 @@ def test_delete_refuses_while_an_instance_uses_it(clients):
     forced = ip.run(params(state="absent", force=True), clients, False, False)
     assert forced["operations"] == ["RemoveRoleFromInstanceProfile", "DeleteInstanceProfile"]
     assert ip.run(params(state="absent"), clients, False, False)["changed"] is False
+
+
+# --- issue 12: path is left as it is unless given ----------------------------------------------
+
+
+def current_profile(**overrides):
+    view = {
+        "instance_profile_name": "app-profile",
+        "instance_profile_id": "AIPAEXAMPLE",
+        "arn": "arn:aws:iam::123456789012:instance-profile/team/app-profile",
+        "path": "/team/",
+        "role": None,
+        "roles": [],
+        "tags": {},
+        "create_date": "2026-01-01T00:00:00+00:00",
+    }
+    view.update(overrides)
+    return view
+
+
+def test_update_without_path_keeps_the_existing_path():
+    desired = ip.desired_profile(params(path=None, tags={"team": "b"}))
+    actions, predicted = ip.plan_update(current_profile(), desired)
+    assert ops(actions) == ["TagInstanceProfile"]
+    assert predicted["path"] == "/team/"
+
+
+def test_create_without_path_uses_slash():
+    actions, predicted = ip.plan_create(ip.desired_profile(params(path=None)))
+    assert actions[0].args["path"] == "/"
+    assert predicted["path"] == "/"
+
+
+def test_different_path_on_an_existing_profile_is_refused():
+    with pytest.raises(
+        ValidationError, match=r"^path: cannot change on an existing instance profile \(it is /team/\)"
+    ):
+        ip.plan_update(current_profile(), ip.desired_profile(params(path="/")))
+
+
+def test_path_option_has_no_default():
+    assert "default" not in ip.OPTIONS["path"]
+
+
+def test_diff_view_shows_the_profile_as_it_is():
+    view = ip.InstanceProfileResource.diff_view(None, current_profile(roles=["r"]))  # type: ignore[arg-type]
+    assert view == {"instance_profile_name": "app-profile", "path": "/team/", "roles": ["r"], "tags": {}}

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam_role as _role
 from ansible_collections.keyless.aws.plugins.module_utils._errors import AwsApiError, ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._policy import policy_size
 
 TRUST = {
     "Version": "2012-10-17",
@@ -287,3 +288,135 @@ def test_access_denied_on_read_is_never_absent(clients):
         _role.run(params(), clients, False, False)
     assert err.value.code == "AccessDenied"
     assert "CreateRole" not in clients.calls
+
+
+# --- issue 12: real AWS shapes ---------------------------------------------------------------
+
+
+def test_caller_identity_failure_is_a_clean_error_naming_get_caller_identity(clients):
+    from botocore.stub import Stubber
+
+    with Stubber(clients.client("sts")) as stub:
+        stub.add_client_error("get_caller_identity", "ExpiredToken", "The security token has expired")
+        with pytest.raises(AwsApiError) as err:
+            _role.run(params(managed_policies=["custom"]), clients, False, False)
+    assert err.value.operation == "GetCallerIdentity"
+    assert err.value.code == "ExpiredToken"
+    assert err.value.message.startswith("GetCallerIdentity failed with ExpiredToken: The security token")
+    assert clients.mutating() == []
+
+
+def test_update_without_path_keeps_the_existing_path():
+    desired = _role.desired_role(params(path=None, tags={"team": "b"}))
+    actions, predicted = _role.plan_update(current_view(path="/team/"), desired, None)
+    assert ops(actions) == ["TagRole"]
+    assert predicted["path"] == "/team/"
+
+
+def test_create_without_path_uses_slash():
+    actions, predicted = _role.plan_create(_role.desired_role(params(path=None)), None)
+    assert actions[0].args["path"] == "/"
+    assert predicted["path"] == "/"
+
+
+def test_path_given_on_update_is_compared():
+    desired = _role.desired_role(params(path="/team/"))
+    assert _role.plan_update(current_view(path="/team/"), desired, None)[0] == []
+    with pytest.raises(ValidationError, match=r"^path: cannot change on an existing role \(it is /team/\)"):
+        _role.plan_update(current_view(path="/team/"), _role.desired_role(params(path="/")), None)
+
+
+def test_path_option_has_no_default():
+    assert "default" not in _role.OPTIONS["path"]
+
+
+def big_trust(size):
+    """A valid trust policy of exactly ``size`` characters as IAM counts them."""
+    doc = json.loads(json.dumps(TRUST))
+    doc["Statement"][0]["Sid"] = ""
+    doc["Statement"][0]["Sid"] = "x" * (size - policy_size(doc))
+    assert policy_size(doc) == size
+    return doc
+
+
+def test_trust_policy_over_default_quota_warns_and_leaves_the_verdict_to_iam(clients):
+    result = _role.run(params(assume_role_policy=big_trust(3000)), clients, False, False)
+    assert result["changed"] is True
+    assert "CreateRole" in clients.calls
+    assert len(result["warnings"]) == 1
+    assert "default quota of 2048 characters" in result["warnings"][0]
+    assert "is 3000 characters" in result["warnings"][0]
+    # Sent again unchanged: nothing to send, nothing to warn about.
+    again = _role.run(params(assume_role_policy=big_trust(3000)), clients, False, False)
+    assert again["changed"] is False
+    assert "warnings" not in again
+
+
+def test_trust_policy_within_default_quota_does_not_warn(clients):
+    result = _role.run(params(assume_role_policy=big_trust(2048)), clients, True, False)
+    assert "warnings" not in result
+
+
+def test_trust_policy_over_the_highest_quota_is_refused_locally():
+    with pytest.raises(ValidationError, match=r"^assume_role_policy: must be at most 4096 characters"):
+        _role.desired_role(params(assume_role_policy=big_trust(4097)))
+
+
+def test_iam_limit_exceeded_for_a_trust_policy_is_a_clean_failure_naming_create_role(clients):
+    from botocore.stub import Stubber
+
+    quota = "Cannot exceed quota for ACLSizePerRole: 2048"
+    with Stubber(clients.iam) as stub:
+        stub.add_client_error("get_role", "NoSuchEntity", http_status_code=404)
+        stub.add_client_error("create_role", "LimitExceeded", quota, http_status_code=409)
+        with pytest.raises(AwsApiError) as err:
+            _role.run(params(assume_role_policy=big_trust(3000)), clients, False, False)
+    assert err.value.code == "LimitExceeded"
+    assert err.value.operation == "CreateRole"
+    assert err.value.message == f"CreateRole failed with LimitExceeded: {quota}"
+
+
+def test_trust_size_warnings_only_for_actions_that_send_the_trust_policy():
+    from ansible_collections.keyless.aws.plugins.module_utils._plan import Action
+
+    big = big_trust(2049)
+    actions = [
+        Action("CreateRole", {"role": "r", "trust_policy": big}),
+        Action("UpdateAssumeRolePolicy", {"role": "r", "trust_policy": TRUST}),
+        Action("TagRole", {"role": "r", "tags": {"k": "v"}}),
+    ]
+    warnings = _role.trust_size_warnings(actions)
+    assert len(warnings) == 1
+    assert warnings[0].startswith("assume_role_policy: is 2049 characters")
+
+
+# A trust policy as a user may write it: mixed-case action and condition key, one-item lists.
+TRUST_AS_WRITTEN = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com"]},
+            "Action": ["STS:AssumeRole"],
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        }
+    ],
+}
+
+
+def test_diff_shows_trust_policy_as_stored_and_as_written_not_normalized(clients):
+    _role.run(params(), clients, False, False)
+    stored = clients.iam.get_role(RoleName="app-role")["Role"]["AssumeRolePolicyDocument"]
+    result = _role.run(params(assume_role_policy=TRUST_AS_WRITTEN), clients, True, True)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["assume_role_policy_document"] == stored
+    assert result["diff"]["after"]["assume_role_policy_document"] == TRUST_AS_WRITTEN
+
+
+def test_diff_of_an_equivalent_trust_policy_shows_what_aws_stores(clients):
+    _role.run(params(), clients, False, False)
+    stored = clients.iam.get_role(RoleName="app-role")["Role"]["AssumeRolePolicyDocument"]
+    result = _role.run(params(assume_role_policy=TRUST_EQUIVALENT, tags={"new": "tag"}), clients, True, True)
+    assert result["operations"] == ["TagRole"]
+    assert result["diff"]["before"]["assume_role_policy_document"] == stored
+    assert result["diff"]["after"]["assume_role_policy_document"] == stored

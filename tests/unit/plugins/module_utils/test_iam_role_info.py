@@ -55,7 +55,8 @@ def test_path_prefix_and_unknown_name(clients):
     ("params", "field"),
     [
         ({"name": "bad name"}, "name"),
-        ({"path_prefix": "x"}, "path_prefix"),
+        ({"path_prefix": "/has space/"}, "path_prefix"),
+        ({"path_prefix": "/caf\u00e9/"}, "path_prefix"),
     ],
 )
 def test_bad_input(params, field):
@@ -72,3 +73,28 @@ def test_name_and_path_prefix_together_are_refused_by_the_spec():
         {"name": "a", "path_prefix": "/x/"}
     )
     assert "mutually exclusive: name|path_prefix" in outcome.errors.msg
+
+
+# --- issue 12: a prefix without slashes, as ListRoles' model and amazon.aws accept -----------
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("team", "/team/"),
+        ("/team", "/team/"),
+        ("team/", "/team/"),
+        ("/team/", "/team/"),
+        ("/", "/"),
+        ("a/b", "/a/b/"),
+    ],
+)
+def test_path_prefix_is_normalized_to_a_whole_path(given, sent):
+    assert _role_info.normalize_path_prefix(given) == sent
+
+
+def test_path_prefix_without_slashes_finds_the_roles_under_it(clients):
+    clients.iam.create_role(RoleName="a", Path="/team/", AssumeRolePolicyDocument=TRUST)
+    clients.iam.create_role(RoleName="b", Path="/teamwork/", AssumeRolePolicyDocument=TRUST)
+    roles = _role_info.run({"path_prefix": "team"}, clients, False, False)["roles"]
+    assert [r["role_name"] for r in roles] == ["a"]

@@ -110,3 +110,37 @@ def test_aggregate_inline_size_is_enforced_before_put(clients):
     with pytest.raises(ValidationError, match=r"10,240|10240"):
         rp.run(params(name="second", policy=big), clients, False, False)
     assert clients.mutating() == []
+
+
+# --- issue 12: --diff shows documents as stored and as written -------------------------------
+
+# As a user may write it: mixed-case actions and condition key, one-item list, Statement a dict.
+AS_WRITTEN = {
+    "Version": "2012-10-17",
+    "Statement": {
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "S3:GetObject", "s3:DeleteObject"],
+        "Resource": ["arn:aws:s3:::b/*"],
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    },
+}
+
+
+def test_diff_shows_policy_as_stored_and_as_written_not_normalized(clients):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    rp.run(params(), clients, False, False)
+    stored = clients.iam.get_role_policy(RoleName="app-role", PolicyName="Bucket")["PolicyDocument"]
+    result = rp.run(params(policy=AS_WRITTEN), clients, True, True)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["policy"] == stored
+    assert result["diff"]["after"]["policy"] == AS_WRITTEN
+
+
+def test_diff_of_an_equivalent_policy_shows_what_aws_stores(clients):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    rp.run(params(), clients, False, False)
+    stored = clients.iam.get_role_policy(RoleName="app-role", PolicyName="Bucket")["PolicyDocument"]
+    result = rp.run(params(policy=REORDERED), clients, False, True)
+    assert result["changed"] is False
+    assert result["diff"]["before"]["policy"] == stored
+    assert result["diff"]["after"]["policy"] == stored

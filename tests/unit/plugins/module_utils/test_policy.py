@@ -21,6 +21,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     normalize_policy,
     policies_equivalent,
     policy_size,
+    trust_policy_size_warning,
     validate_inline_total,
     validate_policy,
 )
@@ -301,19 +302,21 @@ def sized(base: dict, size: int) -> dict:
     return doc
 
 
-def test_trust_policy_at_most_2048_characters():
-    validate_policy(sized(TRUST, 2048), "assume_role_policy", "trust")
+def test_trust_policy_at_most_4096_characters_the_highest_quota():
+    validate_policy(sized(TRUST, 4096), "assume_role_policy", "trust")
     error = rejects(
-        sized(TRUST, 2049),
+        sized(TRUST, 4097),
         "trust",
         field="assume_role_policy",
-        match=r"^assume_role_policy: must be at most 2048 characters, not counting white space \(is 2049\)$",
+        match=r"^assume_role_policy: must be at most 4096 characters, not counting white space \(is 4097\)$",
     )
-    assert error.rule.startswith("must be at most 2048 characters")
+    assert error.rule.startswith("must be at most 4096 characters")
 
 
-def test_trust_policy_limit_can_be_raised():
-    validate_policy(sized(TRUST, 4096), "assume_role_policy", "trust", trust_size_limit=4096)
+def test_trust_policy_limit_can_be_set_by_the_caller():
+    rejects(
+        sized(TRUST, 2049), "trust", field="assume_role_policy", match="at most 2048", trust_size_limit=2048
+    )
 
 
 def test_identity_policy_cannot_exceed_the_aggregate_quota():
@@ -1132,3 +1135,18 @@ def test_size_ignores_layout(kind_doc, rnd):
     _unused, doc = kind_doc
     shuffled = shuffle_keys(doc, rnd)
     assert policy_size(json.loads(json.dumps(shuffled, indent=3))) == policy_size(doc)
+
+
+# --- issue 12: the trust policy quota is adjustable (2,048 by default, up to 4,096) ----------
+
+
+def test_trust_policy_over_the_default_quota_is_not_refused_locally():
+    validate_policy(sized(TRUST, 2049), "assume_role_policy", "trust")
+    validate_policy(sized(TRUST, 4096), "assume_role_policy", "trust")
+
+
+def test_trust_policy_size_warning_only_past_the_default_quota():
+    assert trust_policy_size_warning(sized(TRUST, 2048), "assume_role_policy") is None
+    warning = trust_policy_size_warning(sized(TRUST, 2049), "assume_role_policy")
+    assert warning is not None
+    assert warning.startswith("assume_role_policy: is 2049 characters, over IAM's default quota of 2048")
