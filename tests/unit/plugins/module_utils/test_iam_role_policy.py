@@ -110,3 +110,16 @@ def test_aggregate_inline_size_is_enforced_before_put(clients):
     with pytest.raises(ValidationError, match=r"10,240|10240"):
         rp.run(params(name="second", policy=big), clients, False, False)
     assert clients.mutating() == []
+
+
+def test_delete_policy_after_another_run_deleted_it_is_success(clients, other_run, just_before):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    rp.run(params(), clients, False, False)
+    just_before(
+        "DeleteRolePolicy", lambda: other_run.delete_role_policy(RoleName="app-role", PolicyName="Bucket")
+    )
+    clients.reset()
+    result = rp.run(params(state="absent", policy=None), clients, False, False)
+    assert clients.mutating() == ["DeleteRolePolicy"]  # sent, and answered NoSuchEntity
+    assert result["changed"] is False
+    assert result["operations"] == []
