@@ -71,11 +71,6 @@ class Handler:
     settled: Callable[..., bool] | None = None
     exists: Callable[[Exception], bool] | None = None
 
-    @classmethod
-    def retrying(cls, call: Callable[..., Any], codes: Collection[str], timeout: float) -> Handler:
-        """A handler whose call is retried on the AWS error codes ``codes`` for up to ``timeout``."""
-        return cls(call, retry_codes(codes, timeout))
-
 
 def gone(err: Exception, **_args: Any) -> bool:
     """A ``settled`` rule for deletes and removals: NoSuchEntity means the thing is already gone."""

@@ -118,3 +118,26 @@ def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_pl
     assert instances[0]["MetadataOptions"]["HttpTokens"] == "required"
     _unused, recap = converge(run_playbook, PLAYBOOKS / "instance_role.yml")
     assert recap["changed"] == 0
+
+
+def test_profile_naming_a_missing_role_fails_fast_and_creates_nothing(run_playbook, aws):
+    import time
+
+    import boto3
+
+    started = time.monotonic()
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "profile_missing_role.yml")
+    elapsed = time.monotonic() - started
+    assert recap["failed"] == 0  # the module's failure is expected and asserted inside the playbook
+    assert recap["ignored"] == 1
+    # The role check re-reads a just-created role for up to 10 s; wait_timeout (120 s) is not spent.
+    assert elapsed < 60, f"took {elapsed:.0f}s"
+    iam = boto3.client(
+        "iam",
+        endpoint_url=aws.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-checked-by-the-local-endpoint",
+    )
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert "CreateInstanceProfile" not in [call["operation"] for call in awscalls.fetch_calls(aws.url)]
