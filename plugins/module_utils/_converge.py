@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ansible_collections.keyless.aws.plugins.module_utils._module import Runner
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Executor, Handler
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Conflict, Executor, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 
 State = dict[str, Any]
@@ -57,9 +57,32 @@ class Resource(ABC):
         return {}
 
     def apply(self, plan: Plan, current: State | None) -> State | None:
-        """Execute ``plan`` and return the resource as it now is (None when gone)."""
-        Executor(self.handlers()).run(plan.actions)
+        """Execute ``plan`` and return the resource as it now is (None when gone).
+
+        ``plan`` is updated to what this run did, which ``converge`` reports: an action another
+        request had already done is dropped. When a create finds its resource already there (a
+        parallel run, or botocore resending a create whose answer was lost), the resource is read
+        and planned again from what it is, once, rather than failing or claiming success blindly.
+        """
+        executor = Executor(self.handlers())
+        try:
+            plan.actions = executor.run(plan.actions)
+        except Conflict as conflict:
+            current = self.read_existing()
+            again = self.plan(current)
+            plan.actions = conflict.applied + executor.run(again.actions)
+            plan.predicted = again.predicted
+            plan.warnings += again.warnings
+            if not conflict.ours:
+                plan.warnings.append(
+                    f"{conflict.action.operation} answered: {conflict.message} Another request created it "
+                    "after this task read it; the task converged from what AWS shows."
+                )
         return self.read_after(plan, current)
+
+    def read_existing(self) -> State:
+        """The resource a create found already there; resources whose creates declare ``exists`` poll."""
+        raise NotImplementedError(f"{type(self).__name__} declares no read for a create conflict")
 
     def read_after(self, plan: Plan, current: State | None) -> State | None:
         """The resource once the plan ran: the prediction, unless a subclass reads AWS back."""

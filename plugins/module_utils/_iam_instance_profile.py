@@ -11,15 +11,32 @@ from typing import Any
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
 from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
-from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._errors import (
+    KeylessAwsError,
+    ValidationError,
+    error_code,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._module import (
     IAM_TAG_OPTIONS,
     STATE_OPTION,
     ModuleSpec,
     wait_options,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
-from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Handler,
+    already_exists,
+    gone,
+    plan_tags,
+    retry_codes,
+    string_tags,
+)
+from ansible_collections.keyless.aws.plugins.module_utils._retry import (
+    DELETE_RETRY_CODES,
+    RetryPolicy,
+    WaitTimeout,
+    poll,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     DEFAULT_PATH,
     validate_instance_profile_name,
@@ -43,6 +60,12 @@ OPTIONS: dict[str, dict[str, Any]] = {
 # A role that was just created can be refused by AddRoleToInstanceProfile with
 # NoSuchEntity for a few seconds (IAM eventual consistency).
 ADD_ROLE_RETRY_CODES = ("NoSuchEntity", "ConcurrentModification")
+
+# How long a role to be added may stay invisible to GetRole before the task fails. The previous
+# task (iam_role, wait: true by default) has already read the role back, so this only covers a
+# role created without waiting or a read served by a lagging replica; a missing role fails within
+# this bound instead of after the whole wait_timeout.
+ROLE_RECHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,42 @@ def plan_update(current: Mapping[str, Any], desired: DesiredProfile) -> tuple[li
     return actions + tag_actions, predicted
 
 
+def adds_role(actions: list[Action]) -> str | None:
+    """The role a plan adds to the profile, if any: the only plan that needs the role to exist."""
+    return next((a.args["role"] for a in actions if a.operation == "AddRoleToInstanceProfile"), None)
+
+
+def full_profile_settled(profile: str, held: list[str], wanted: str) -> bool:
+    """Whether AddRoleToInstanceProfile's LimitExceeded means the wanted role is already in.
+
+    A profile holds one role. LimitExceeded on a profile this task read as empty means another
+    request (or botocore's resend of this one) filled it: with the wanted role that is success,
+    with another role a clear failure; an empty profile leaves AWS's answer as it is.
+    """
+    if held == [wanted]:
+        return True
+    if held:
+        raise KeylessAwsError(
+            f"instance profile {profile} already holds role {', '.join(held)}, added by another request "
+            f"after this task read the profile; a profile holds one role, so {wanted} was not added",
+            code="LimitExceeded",
+            operation="AddRoleToInstanceProfile",
+        )
+    return False
+
+
+def with_created(predicted: State | None, created: Mapping[str, Any] | None) -> State | None:
+    """The predicted profile, with the identifiers CreateInstanceProfile answered when this run created it."""
+    if predicted is None or created is None:
+        return predicted
+    return {
+        **predicted,
+        "instance_profile_id": created.get("InstanceProfileId"),
+        "arn": created.get("Arn"),
+        "create_date": iso(created.get("CreateDate")),
+    }
+
+
 def plan_delete(current: Mapping[str, Any]) -> list[Action]:
     """Empty the profile (IAM refuses to delete one that holds a role), then delete it."""
     name = current["instance_profile_name"]
@@ -182,6 +241,8 @@ class InstanceProfileResource(Resource):
         self.desired = desired_profile(params)
         self.clients = clients
         self.iam = clients.iam
+        self.check_mode = check_mode
+        self.created: dict[str, Any] | None = None  # CreateInstanceProfile's answer, once this run created it
 
     def read(self) -> State | None:
         return read_profile(self.iam, self.desired.name)
@@ -189,9 +250,40 @@ class InstanceProfileResource(Resource):
     def plan(self, current: State | None) -> Plan:
         if self.desired.state == "absent":
             return self._plan_absent(current)
-        if current is None:
-            return Plan(*plan_create(self.desired))
-        return Plan(*plan_update(current, self.desired))
+        plan = (
+            Plan(*plan_create(self.desired)) if current is None else Plan(*plan_update(current, self.desired))
+        )
+        role = adds_role(plan.actions)
+        if role is not None:
+            plan.warnings += self._check_role(role)
+        return plan
+
+    def _check_role(self, role: str) -> list[str]:
+        """Fail before any change when the role to add does not exist.
+
+        Without this, AddRoleToInstanceProfile's NoSuchEntity was retried for the whole
+        wait_timeout and left an empty profile behind. Only a plan that adds the role reads it:
+        a no-op run makes no extra call.
+
+        IAM is eventually consistent (IAM User Guide, "Changes that I make are not always
+        immediately visible"): a role created moments ago is re-read for up to
+        ROLE_RECHECK_SECONDS. In check mode an earlier, checked task may be about to create the
+        role: one read, and a warning.
+        """
+        if self.check_mode:
+            if _iam.get_role(self.iam, role) is not None:
+                return []
+            return [f"role {role} does not exist yet; assuming an earlier task creates it"]
+        timeout = min(ROLE_RECHECK_SECONDS, self.desired.wait_timeout)
+        try:
+            poll(lambda: _iam.get_role(self.iam, role), RetryPolicy(timeout=timeout), f"role {role}")
+        except WaitTimeout:
+            raise ValidationError(
+                "role",
+                f"role {role} does not exist (GetRole answered NoSuchEntity for {timeout:g}s); "
+                "create it first (keyless.aws.iam_role); nothing was changed",
+            ) from None
+        return []
 
     def _plan_absent(self, current: State | None) -> Plan:
         if current is None:
@@ -208,22 +300,53 @@ class InstanceProfileResource(Resource):
         return Plan(plan_delete(current), None, report={"associated_instances": in_use})
 
     def read_after(self, plan: Plan, current: State | None) -> State | None:
-        return None if self.desired.state == "absent" else self._read_with_role()
+        if self.desired.state == "absent":
+            return None
+        if not self.desired.wait:
+            # No read back: right after a create IAM may not show the profile yet. The prediction,
+            # with the identifiers CreateInstanceProfile answered, is what the profile now is.
+            return with_created(plan.predicted, self.created)
+        return self._read_with_role()
+
+    def read_existing(self) -> State:
+        desired = self.desired
+        return self.read_back(
+            self.read,
+            True,
+            desired.wait_timeout,
+            f"instance profile {desired.name}, which CreateInstanceProfile says exists",
+        )
 
     def handlers(self) -> dict[str, Handler]:
         iam, timeout = self.iam, self.desired.wait_timeout
         return {
-            "CreateInstanceProfile": Handler(partial(_iam.create_instance_profile, iam)),
-            "AddRoleToInstanceProfile": Handler.retrying(
-                partial(_iam.add_role_to_instance_profile, iam), ADD_ROLE_RETRY_CODES, timeout
+            "CreateInstanceProfile": Handler(self._create, exists=already_exists),
+            "AddRoleToInstanceProfile": Handler(
+                partial(_iam.add_role_to_instance_profile, iam),
+                retry_codes(ADD_ROLE_RETRY_CODES, timeout),
+                settled=self._role_already_added,
             ),
-            "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
+            "RemoveRoleFromInstanceProfile": Handler(
+                partial(_iam.remove_role_from_instance_profile, iam), settled=gone
+            ),
             "TagInstanceProfile": Handler(partial(_iam.tag_instance_profile, iam)),
             "UntagInstanceProfile": Handler(partial(_iam.untag_instance_profile, iam)),
-            "DeleteInstanceProfile": Handler.retrying(
-                partial(_iam.delete_instance_profile, iam), DELETE_RETRY_CODES, timeout
+            "DeleteInstanceProfile": Handler(
+                partial(_iam.delete_instance_profile, iam),
+                retry_codes(DELETE_RETRY_CODES, timeout),
+                settled=gone,
             ),
         }
+
+    def _create(self, profile: str, path: str, tags: dict[str, str] | None) -> None:
+        """CreateInstanceProfile, keeping its answer: the new profile's ARN and id."""
+        self.created = _iam.create_instance_profile(self.iam, profile, path, tags)
+
+    def _role_already_added(self, err: Exception, profile: str, role: str) -> bool:
+        if error_code(err) != "LimitExceeded":
+            return False
+        current = read_profile(self.iam, profile)
+        return full_profile_settled(profile, current["roles"] if current else [], role)
 
     def _read_with_role(self) -> State:
         # GetInstanceProfile right after CreateInstanceProfile may answer NoSuchEntity.

@@ -15,21 +15,30 @@ from typing import Any
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
 from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
-from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError, error_code
 from ansible_collections.keyless.aws.plugins.module_utils._module import (
     IAM_TAG_OPTIONS,
     STATE_OPTION,
     ModuleSpec,
     wait_options,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, plan_tags, string_tags
+from ansible_collections.keyless.aws.plugins.module_utils._plan import (
+    Action,
+    Handler,
+    already_exists,
+    gone,
+    plan_tags,
+    retry_codes,
+    retry_if,
+    string_tags,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     policies_equivalent,
     trust_policy_size_warning,
     validate_policy,
 )
-from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES
+from ansible_collections.keyless.aws.plugins.module_utils._retry import DELETE_RETRY_CODES, invalid_principal
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     DEFAULT_PATH,
     managed_policy_candidates,
@@ -268,6 +277,18 @@ def trust_size_warnings(actions: list[Action]) -> list[str]:
     return warnings
 
 
+def with_created(predicted: State | None, created: Mapping[str, Any] | None) -> State | None:
+    """The predicted role, with the identifiers CreateRole answered when this run created it."""
+    if predicted is None or created is None:
+        return predicted
+    return {
+        **predicted,
+        "role_id": created.get("RoleId"),
+        "arn": created.get("Arn"),
+        "create_date": iso(created.get("CreateDate")),
+    }
+
+
 def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
     """Everything that must go before DeleteRole succeeds, in the order IAM requires, then DeleteRole."""
     actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
@@ -326,6 +347,7 @@ class RoleResource(Resource):
         self.desired = desired_role(params)
         self.clients = clients
         self.iam = clients.iam
+        self.created: dict[str, Any] | None = None  # CreateRole's answer, once this run created the role
 
     def read(self) -> State | None:
         return read_role(self.iam, self.desired.name, with_managed=self.desired.managed_policies is not None)
@@ -361,31 +383,69 @@ class RoleResource(Resource):
         desired = self.desired
         if desired.state == "absent":
             return None
-        if not desired.wait and current is not None:
-            return plan.predicted
+        if not desired.wait:
+            # No read back: right after CreateRole, GetRole may still answer NoSuchEntity (IAM User
+            # Guide, "Changes that I make are not always immediately visible"). The prediction, with
+            # the identifiers CreateRole answered, is what the role now is.
+            return with_created(plan.predicted, self.created)
         return self.read_back(
             self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
         )
 
+    def read_existing(self) -> State:
+        desired = self.desired
+        return self.read_back(
+            self.read, True, desired.wait_timeout, f"role {desired.name}, which CreateRole says exists"
+        )
+
     def handlers(self) -> dict[str, Handler]:
         iam, timeout = self.iam, self.desired.wait_timeout
-        # Right after detaching policies or leaving profiles, DeleteRole can still answer
-        # DeleteConflict until IAM's replicas agree (IAM User Guide, "Changes that I make are
-        # not always immediately visible").
         return {
-            "CreateRole": Handler(partial(_iam.create_role, iam)),
-            "UpdateAssumeRolePolicy": Handler(partial(_iam.update_assume_role_policy, iam)),
+            # IAM refuses a trust policy naming a principal created moments ago with "Invalid
+            # principal in policy" until it knows the principal: retried, as nothing else is.
+            "CreateRole": Handler(self._create, retry_if(invalid_principal, timeout), exists=already_exists),
+            "UpdateAssumeRolePolicy": Handler(
+                partial(_iam.update_assume_role_policy, iam), retry_if(invalid_principal, timeout)
+            ),
             "UpdateRole": Handler(partial(_iam.update_role, iam)),
             "PutRolePermissionsBoundary": Handler(partial(_iam.put_role_permissions_boundary, iam)),
             "DeleteRolePermissionsBoundary": Handler(partial(_iam.delete_role_permissions_boundary, iam)),
-            "AttachRolePolicy": Handler(partial(_iam.attach_role_policy, iam)),
-            "DetachRolePolicy": Handler(partial(_iam.detach_role_policy, iam)),
+            "AttachRolePolicy": Handler(
+                partial(_iam.attach_role_policy, iam), retry_if(self._new_role_not_visible, timeout)
+            ),
+            "DetachRolePolicy": Handler(partial(_iam.detach_role_policy, iam), settled=gone),
             "TagRole": Handler(partial(_iam.tag_role, iam)),
             "UntagRole": Handler(partial(_iam.untag_role, iam)),
-            "RemoveRoleFromInstanceProfile": Handler(partial(_iam.remove_role_from_instance_profile, iam)),
-            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, iam)),
-            "DeleteRole": Handler.retrying(partial(_iam.delete_role, iam), DELETE_RETRY_CODES, timeout),
+            "RemoveRoleFromInstanceProfile": Handler(
+                partial(_iam.remove_role_from_instance_profile, iam), settled=gone
+            ),
+            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, iam), settled=gone),
+            # Right after detaching policies or leaving profiles, DeleteRole can still answer
+            # DeleteConflict until IAM's replicas agree; NoSuchEntity means another run deleted it.
+            "DeleteRole": Handler(
+                partial(_iam.delete_role, iam), retry_codes(DELETE_RETRY_CODES, timeout), settled=gone
+            ),
         }
+
+    def _create(
+        self,
+        role: str,
+        path: str,
+        trust_policy: dict[str, Any],
+        description: str | None,
+        max_session_duration: int | None,
+        permissions_boundary: str | None,
+        tags: dict[str, str] | None,
+    ) -> None:
+        """CreateRole, keeping its answer: the new role's ARN and id, whatever GetRole shows yet."""
+        self.created = _iam.create_role(
+            self.iam, role, path, trust_policy, description, max_session_duration, permissions_boundary, tags
+        )
+
+    def _new_role_not_visible(self, err: Exception) -> bool:
+        # AttachRolePolicy right after CreateRole can answer NoSuchEntity for the new role. On a
+        # role that already existed, NoSuchEntity is a real answer (e.g. a wrong policy ARN).
+        return self.created is not None and error_code(err) == "NoSuchEntity"
 
     def diff_view(self, state: State | None) -> dict[str, Any]:
         """What ``--diff`` shows: the user-settable fields, the trust policy as IAM stores it or,

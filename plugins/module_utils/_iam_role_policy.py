@@ -12,7 +12,7 @@ from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._module import STATE_OPTION, ModuleSpec
-from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler
+from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, gone
 from ansible_collections.keyless.aws.plugins.module_utils._policy import (
     load_policy,
     policies_equivalent,
@@ -120,7 +120,8 @@ class RolePolicyResource(Resource):
     def handlers(self) -> dict[str, Handler]:
         return {
             "PutRolePolicy": Handler(partial(_iam.put_role_policy, self.iam)),
-            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, self.iam)),
+            # NoSuchEntity: another run deleted the policy (or the role) after this task read it.
+            "DeleteRolePolicy": Handler(partial(_iam.delete_role_policy, self.iam), settled=gone),
         }
 
     def result(self, after: State | None) -> dict[str, Any]:

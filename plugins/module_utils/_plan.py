@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from ansible_collections.keyless.aws.plugins.module_utils._errors import error_code
 from ansible_collections.keyless.aws.plugins.module_utils._retry import (
     RetryLog,
     RetryPolicy,
+    aws_answer,
     on_codes,
+    resent,
     retry_when,
 )
 
@@ -38,9 +41,14 @@ class Retry:
     timeout: float
 
 
+def retry_if(when: Callable[[Exception], bool], timeout: float) -> Retry:
+    """Retry the errors ``when`` accepts (at least one second, so a retry is possible at all)."""
+    return Retry(when, max(timeout, 1))
+
+
 def retry_codes(codes: Collection[str], timeout: float) -> Retry:
-    """Retry the AWS error codes ``codes`` (at least one second, so a retry is possible at all)."""
-    return Retry(on_codes(codes), max(timeout, 1))
+    """Retry the AWS error codes ``codes``."""
+    return retry_if(on_codes(codes), timeout)
 
 
 @dataclass(frozen=True)
@@ -49,16 +57,45 @@ class Handler:
 
     ``then`` runs once the call succeeded and is never retried with it: a wait that fails
     must not repeat a launch.
+
+    ``settled(err, **args)`` says an error means the call's effect is already in place (a delete
+    answering NoSuchEntity: another run removed the thing first); the action then counts as
+    done. It may raise a clearer error of its own. ``exists(err)`` says a create found its
+    entity already there (EntityAlreadyExists): the executor stops with ``Conflict`` so the
+    resource can be read again and planned from what is there.
     """
 
     call: Callable[..., Any]
     retry: Retry | None = None
     then: Callable[[], Any] | None = None
+    settled: Callable[..., bool] | None = None
+    exists: Callable[[Exception], bool] | None = None
 
-    @classmethod
-    def retrying(cls, call: Callable[..., Any], codes: Collection[str], timeout: float) -> Handler:
-        """A handler whose call is retried on the AWS error codes ``codes`` for up to ``timeout``."""
-        return cls(call, retry_codes(codes, timeout))
+
+def gone(err: Exception, **_args: Any) -> bool:
+    """A ``settled`` rule for deletes and removals: NoSuchEntity means the thing is already gone."""
+    return error_code(err) == "NoSuchEntity"
+
+
+def already_exists(err: Exception) -> bool:
+    """An ``exists`` rule for creates."""
+    return error_code(err) == "EntityAlreadyExists"
+
+
+class Conflict(Exception):
+    """A create answered that its entity already exists.
+
+    ``applied`` lists the actions this run did before (and including the create when botocore
+    had resent it: the lost first attempt may have created it); ``error`` is AWS's answer.
+    """
+
+    def __init__(self, action: Action, error: Exception, applied: list[Action]) -> None:
+        super().__init__(str(error))
+        self.action = action
+        self.error = error
+        self.ours = resent(error)
+        self.message = aws_answer(error).get("Error", {}).get("Message") or str(error)
+        self.applied = [*applied, action] if self.ours else list(applied)
 
 
 class Executor:
@@ -73,25 +110,44 @@ class Executor:
         self._log = RetryLog()
         self.retries: list[dict[str, str]] = []
 
-    def run(self, actions: list[Action]) -> None:
-        for action in actions:
-            self._apply(action)
+    def run(self, actions: list[Action]) -> list[Action]:
+        """Apply ``actions`` in order; return the ones whose effect this run made.
 
-    def _apply(self, action: Action) -> None:
+        An action settled by another request (its error says the effect was already in place,
+        and botocore had not resent the request) is left out, so ``changed`` stays honest.
+        """
+        applied: list[Action] = []
+        for action in actions:
+            if self._apply(action, applied):
+                applied.append(action)
+        return applied
+
+    def _apply(self, action: Action, applied: list[Action]) -> bool:
+        """Apply one action; whether its effect is this run's (``applied``: the actions before it)."""
         handler = self._handlers[action.operation]
         call = partial(handler.call, **action.args)
-        if handler.retry is None:
-            call()
-        else:
-            before = self._log.count
-            try:
-                retry_when(call, handler.retry.when, self._policy(timeout=handler.retry.timeout), self._log)
-            finally:
-                self.retries += [
-                    {"operation": action.operation, "error": code} for code in self._log.attempts[before:]
-                ]
+        ours = True
+        try:
+            self._call(action.operation, handler, call)
+        except Exception as err:
+            if handler.exists is not None and handler.exists(err):
+                raise Conflict(action, err, applied) from err
+            if handler.settled is None or not handler.settled(err, **action.args):
+                raise
+            ours = resent(err)
         if handler.then is not None:
             handler.then()
+        return ours
+
+    def _call(self, operation: str, handler: Handler, call: Callable[[], Any]) -> None:
+        if handler.retry is None:
+            call()
+            return
+        before = self._log.count
+        try:
+            retry_when(call, handler.retry.when, self._policy(timeout=handler.retry.timeout), self._log)
+        finally:
+            self.retries += [{"operation": operation, "error": code} for code in self._log.attempts[before:]]
 
     def retried(self, operation: str) -> int:
         """How often ``operation`` was retried so far."""

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, error_code
 
@@ -65,6 +65,38 @@ class RetryLog:
 def on_codes(codes: Collection[str]) -> Callable[[Exception], bool]:
     """A retry predicate: the AWS error code (of a ClientError or our AwsApiError) is in ``codes``."""
     return lambda err: error_code(err) in codes
+
+
+def aws_answer(err: BaseException) -> dict[str, Any]:
+    """The parsed AWS answer behind an error (a botocore ClientError, or the one our AwsApiError wraps)."""
+    for candidate in (err, err.__cause__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, dict):
+            return response
+    return {}
+
+
+def resent(err: BaseException) -> bool:
+    """botocore sent this request more than once before the answer that raised ``err``.
+
+    botocore retries a request whose answer was lost (connection reset, timeout, 5xx) and
+    counts it in ``ResponseMetadata.RetryAttempts``. An earlier attempt may then have taken
+    effect, so "EntityAlreadyExists" on a create or "NoSuchEntity" on a delete may be this
+    task's own work. With no resend, the same answer means another request did it first.
+    """
+    return bool(aws_answer(err).get("ResponseMetadata", {}).get("RetryAttempts"))
+
+
+def invalid_principal(err: Exception) -> bool:
+    """A trust policy names a principal IAM cannot resolve yet: a propagation error, worth retrying.
+
+    IAM resolves each principal ARN of a trust policy when it stores the policy; a role or user
+    created moments earlier can be refused with MalformedPolicyDocument "Invalid principal in
+    policy" until IAM's replicas know it (IAM User Guide, "Changes that I make are not always
+    immediately visible"). Every other MalformedPolicyDocument answer is a real error.
+    """
+    message = aws_answer(err).get("Error", {}).get("Message") or ""
+    return error_code(err) == "MalformedPolicyDocument" and "Invalid principal in policy" in message
 
 
 def retry_when(

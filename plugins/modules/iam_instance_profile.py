@@ -15,6 +15,15 @@ description:
   - A profile holds at most one role; O(role) makes it hold exactly that role, swapping
     out another one if needed.
   - After a change the module waits until the profile reads back with the wanted role.
+  - Before adding a role the module checks that the role exists and fails at once, changing
+    nothing, when it does not. IAM being eventually consistent, a role created moments ago is
+    re-read for up to 10 seconds first. In check mode a missing role is a warning (an earlier,
+    checked task may create it). A run that adds no role makes no extra call.
+  - Another run may act between this task's read and its change. When
+    C(CreateInstanceProfile) answers C(EntityAlreadyExists), the profile is read and updated
+    from what is there; when C(AddRoleToInstanceProfile) answers C(LimitExceeded) because the
+    profile already holds the wanted role, that is success (another role is a clear failure);
+    a removal or delete that answers C(NoSuchEntity) is success.
   - Deleting refuses while an EC2 instance (in the configured region) uses the profile,
     and names the instances, unless O(force=true).
 author:
@@ -48,11 +57,18 @@ options:
     type: bool
     default: false
   wait:
-    description: Wait until a created or changed profile reads back with the wanted role.
+    description:
+      - Wait until a created or changed profile reads back with the wanted role.
+      - With V(false) nothing is read back (IAM may not show a new profile yet);
+        RV(instance_profile) is the predicted profile, with the ARN and id that
+        C(CreateInstanceProfile) answered.
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait, and to retry IAM eventual-consistency errors.
+    description:
+      - Seconds to wait, and to retry IAM eventual-consistency errors (C(NoSuchEntity) and
+        C(ConcurrentModification) from C(AddRoleToInstanceProfile), C(DeleteConflict) when
+        deleting).
     type: int
     default: 120
 extends_documentation_fragment:
@@ -113,7 +129,9 @@ instance_profile:
       description: When the profile was created (ISO 8601).
       type: str
 operations:
-  description: The mutating API operations the task made (or would make, in check mode).
+  description:
+    - The mutating API operations the task made (or would make, in check mode).
+    - An operation whose effect another request had already made is not listed.
   returned: always
   type: list
   elements: str

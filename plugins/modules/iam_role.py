@@ -16,6 +16,11 @@ description:
     reports a change.
   - Deleting a role first removes it from every instance profile, deletes its inline
     policies and detaches its managed policies, retrying IAM's C(DeleteConflict).
+  - Another run may act between this task's read and its change. When C(CreateRole) answers
+    C(EntityAlreadyExists) (a parallel run created the role, or botocore resent a create whose
+    answer was lost), the role is read and updated from what is there, with a warning when
+    another request created it; a removal or delete that answers C(NoSuchEntity) is success.
+    Changes another request made are not reported as this task's changes.
   - Every option is validated locally before any API call.
 author:
   - keyless.aws contributors (@keyless-aws)
@@ -74,13 +79,21 @@ options:
       - Defaults to V(true) when O(managed_policies) is given.
     type: bool
   wait:
-    description: Wait until a created or updated role can be read back.
+    description:
+      - Wait until a created or updated role can be read back.
+      - With V(false) nothing is read back (IAM may not show a new role yet); RV(role) is the
+        predicted role, with the ARN and id that C(CreateRole) answered.
     type: bool
     default: true
   wait_timeout:
     description:
-      - Seconds to wait for the role to become readable, and to keep retrying
-        C(DeleteConflict) when deleting.
+      - Seconds to wait for the role to become readable, and to keep retrying IAM's
+        eventual-consistency answers, C(DeleteConflict) when deleting,
+        C(MalformedPolicyDocument) "Invalid principal in policy" when the trust policy names a
+        principal created moments ago, and C(NoSuchEntity) from C(AttachRolePolicy) right after
+        the role was created.
+      - No other error is retried (C(AccessDenied), other C(MalformedPolicyDocument) answers and
+        validation errors fail at once).
     type: int
     default: 120
 extends_documentation_fragment:
@@ -162,7 +175,10 @@ role:
       description: When the role was created (ISO 8601).
       type: str
 operations:
-  description: The mutating API operations the task made (or would make, in check mode).
+  description:
+    - The mutating API operations the task made (or would make, in check mode).
+    - An operation whose effect another request had already made (it answered
+      C(NoSuchEntity) or C(EntityAlreadyExists)) is not listed.
   returned: always
   type: list
   elements: str

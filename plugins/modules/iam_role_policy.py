@@ -15,6 +15,8 @@ description:
     keys or lists, scalar versus one-item list, different action case) is not a change.
   - The document is validated locally (structure, Effect, Action, Resource, size, including
     the 10,240-character total of all inline policies of the role) before any change.
+  - A delete that answers C(NoSuchEntity) (another run deleted the policy after this task read
+    it) is success, and not reported as this task's change.
 author:
   - keyless.aws contributors (@keyless-aws)
 options:

@@ -110,5 +110,5 @@ def test_the_cases_show_what_they_claim(both):
     assert fast["check_diff"]["diff"]["after"]["tags"] == {"origin": "check"}
     assert (fast["aws_error"]["error_code"], fast["aws_error"]["operation"]) == (
         "NoSuchEntity",
-        "AddRoleToInstanceProfile",
+        "AttachRolePolicy",
     )

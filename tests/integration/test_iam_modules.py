@@ -174,3 +174,18 @@ def test_diff_shows_policies_as_stored_and_as_written_not_normalized(run_playboo
     assert '"Action": "sts:AssumeRole",' in result.stdout
     for normalized in ("aws:sourceaccount", "sts:assumerole", "s3:getobject", "s3:putobject"):
         assert normalized not in result.stdout
+
+
+def test_profile_naming_a_missing_role_fails_fast_and_creates_nothing(run_playbook, aws):
+    import time
+
+    started = time.monotonic()
+    _unused, recap = converge(run_playbook, PLAYBOOKS / "profile_missing_role.yml")
+    elapsed = time.monotonic() - started
+    assert recap["failed"] == 0  # the module's failure is expected and asserted inside the playbook
+    assert recap["ignored"] == 1
+    # The role check re-reads a just-created role for up to 10 s; wait_timeout (120 s) is not spent.
+    assert elapsed < 60, f"took {elapsed:.0f}s"
+    iam = aws_client(aws, "iam")
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert "CreateInstanceProfile" not in [call["operation"] for call in awscalls.fetch_calls(aws.url)]

@@ -49,3 +49,84 @@ def clients(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     with mock_aws():
         yield RecordingClients(PARAMS)
+
+
+class FakeClock:
+    """Time that passes only when slept, so bounded retries run instantly and can be measured."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """Every RetryPolicy the IAM behaviours make (executor retries, read-backs, re-checks) on a fake clock."""
+    import functools
+
+    from ansible_collections.keyless.aws.plugins.module_utils import (
+        _converge,
+        _iam_instance_profile,
+        _plan,
+        _retry,
+    )
+
+    clock = FakeClock()
+    fake = functools.partial(_retry.RetryPolicy, sleep=clock.sleep, clock=clock.clock)
+    for module in (_plan, _converge, _iam_instance_profile):
+        monkeypatch.setattr(module, "RetryPolicy", fake, raising=False)
+    return clock
+
+
+@pytest.fixture
+def other_run(clients):
+    """Another run on the same account: a second IAM client whose calls this task does not record."""
+    import boto3
+
+    return boto3.client(
+        "iam",
+        region_name=PARAMS["region"],
+        aws_access_key_id=PARAMS["access_key"],
+        aws_secret_access_key=PARAMS["secret_key"],
+    )
+
+
+@pytest.fixture
+def just_before(clients):
+    """``just_before(operation, act)``: run ``act()`` once, right before this task sends ``operation``.
+
+    That is the window between the task's read and its write, where a parallel run acts.
+    """
+
+    def register(operation: str, act) -> None:
+        done = []
+
+        def hook(**_kwargs):
+            if not done:
+                done.append(True)
+                act()
+
+        clients.iam.meta.events.register(f"before-call.iam.{operation}", hook)
+
+    return register
+
+
+def aws_error(code: str, message: str = "", operation: str = "Op", resent: int = 0):
+    """A botocore ClientError as AWS answers it; ``resent`` is botocore's RetryAttempts."""
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {"RetryAttempts": resent}},
+        operation,
+    )
+
+
+@pytest.fixture
+def answer_error():
+    """``answer_error(code, message, operation, resent)``: a ClientError as AWS would answer it."""
+    return aws_error

@@ -161,3 +161,136 @@ def test_path_option_has_no_default():
 def test_diff_view_shows_the_profile_as_it_is():
     view = ip.InstanceProfileResource.diff_view(None, current_profile(roles=["r"]))  # type: ignore[arg-type]
     assert view == {"instance_profile_name": "app-profile", "path": "/team/", "roles": ["r"], "tags": {}}
+
+
+# --- races, lost answers and a missing role (unit fakes: moto never loses an answer) -------------
+
+
+def roles_in(iam, name="app-profile"):
+    return [
+        role["RoleName"]
+        for role in iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+    ]
+
+
+def test_create_profile_entity_already_exists_converges_from_the_other_runs_profile(
+    clients, other_run, just_before
+):
+    make_role(clients, "r1")
+    # Another run creates the (still empty) profile between this task's read and its create.
+    just_before(
+        "CreateInstanceProfile", lambda: other_run.create_instance_profile(InstanceProfileName="app-profile")
+    )
+    result = ip.run(params(role="r1"), clients, False, False)
+    assert result["changed"] is True
+    assert result["operations"] == ["AddRoleToInstanceProfile"]
+    assert "another request created it" in result["warnings"][0].lower()
+    assert roles_in(other_run) == ["r1"]
+
+
+def test_add_role_limit_exceeded_with_the_wanted_role_already_in_is_success(clients, other_run, just_before):
+    make_role(clients, "r1")
+    other_run.create_instance_profile(InstanceProfileName="app-profile")
+    just_before(
+        "AddRoleToInstanceProfile",
+        lambda: other_run.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="r1"),
+    )
+    result = ip.run(params(role="r1"), clients, False, False)
+    assert "AddRoleToInstanceProfile" in clients.mutating()  # it was sent, and answered LimitExceeded
+    assert result["changed"] is False
+    assert result["operations"] == []
+    assert result["instance_profile"]["roles"] == ["r1"]
+
+
+def test_add_role_limit_exceeded_with_another_role_fails_clearly(clients, other_run, just_before):
+    make_role(clients, "r1")
+    make_role(clients, "r2")
+    other_run.create_instance_profile(InstanceProfileName="app-profile")
+    just_before(
+        "AddRoleToInstanceProfile",
+        lambda: other_run.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="r2"),
+    )
+    with pytest.raises(KeylessAwsError, match="already holds role r2, added by another request") as err:
+        ip.run(params(role="r1"), clients, False, False)
+    assert err.value.code == "LimitExceeded"
+    assert roles_in(other_run) == ["r2"]
+
+
+def test_delete_profile_after_another_run_deleted_it_is_success(clients, other_run, just_before):
+    make_role(clients, "r1")
+    ip.run(params(role="r1"), clients, False, False)
+
+    def other_run_deletes_it():
+        other_run.remove_role_from_instance_profile(InstanceProfileName="app-profile", RoleName="r1")
+        other_run.delete_instance_profile(InstanceProfileName="app-profile")
+
+    just_before("RemoveRoleFromInstanceProfile", other_run_deletes_it)
+    clients.reset()
+    result = ip.run(params(state="absent", force=True), clients, False, False)
+    assert clients.mutating() == ["RemoveRoleFromInstanceProfile", "DeleteInstanceProfile"]
+    assert result["changed"] is False
+    assert result["operations"] == []
+
+
+def test_wait_false_create_returns_the_prediction_when_get_instance_profile_lags(clients, answer_error):
+    make_role(clients, "r1")
+    real_read = clients.iam.get_instance_profile
+    reads = []
+
+    def stale(**kwargs):
+        reads.append(kwargs)
+        raise answer_error(
+            "NoSuchEntity", "Instance Profile app-profile cannot be found.", "GetInstanceProfile"
+        )
+
+    clients.iam.get_instance_profile = stale  # IAM shows the new profile to no read yet
+    result = ip.run(params(role="r1", wait=False), clients, False, False)
+    assert result["changed"] is True
+    assert result["instance_profile"]["arn"] == "arn:aws:iam::123456789012:instance-profile/app-profile"
+    assert result["instance_profile"]["roles"] == ["r1"]
+    assert len(reads) == 1  # the first read only: nothing is read back
+    assert real_read(InstanceProfileName="app-profile")["InstanceProfile"]["Roles"][0]["RoleName"] == "r1"
+
+
+def test_profile_naming_a_missing_role_fails_fast_and_creates_nothing(clients, fake_clock):
+    with pytest.raises(ValidationError, match="role: role missing-role does not exist") as err:
+        ip.run(params(role="missing-role"), clients, False, False)
+    assert "nothing was changed" in err.value.message
+    assert clients.mutating() == []
+    assert fake_clock.now <= ip.ROLE_RECHECK_SECONDS < 120
+    assert clients.iam.list_instance_profiles()["InstanceProfiles"] == []
+
+
+def test_role_created_moments_ago_is_rechecked_then_added(clients, answer_error, fake_clock):
+    make_role(clients, "r1")
+    real_get_role = clients.iam.get_role
+    not_yet = [answer_error("NoSuchEntity", "The role with name r1 cannot be found.", "GetRole")] * 2
+
+    def lagging(**kwargs):
+        if not_yet:
+            raise not_yet.pop()
+        return real_get_role(**kwargs)
+
+    clients.iam.get_role = lagging
+    result = ip.run(params(role="r1"), clients, False, False)
+    assert result["instance_profile"]["roles"] == ["r1"]
+    assert 0 < fake_clock.now <= ip.ROLE_RECHECK_SECONDS
+
+
+def test_missing_role_in_check_mode_is_a_warning_not_a_failure(clients):
+    result = ip.run(params(role="made-by-an-earlier-task"), clients, True, False)
+    assert result["changed"] is True
+    assert result["warnings"] == [
+        "role made-by-an-earlier-task does not exist yet; assuming an earlier task creates it"
+    ]
+    assert clients.mutating() == []
+
+
+@pytest.mark.parametrize(("held", "settled"), [(["wanted"], True), ([], False)])
+def test_full_profile_settled_decisions(held, settled):
+    assert ip.full_profile_settled("p", held, "wanted") is settled
+
+
+def test_full_profile_with_another_role_is_a_clear_error():
+    with pytest.raises(KeylessAwsError, match="instance profile p already holds role other"):
+        ip.full_profile_settled("p", ["other"], "wanted")

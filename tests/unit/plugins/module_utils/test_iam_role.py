@@ -420,3 +420,165 @@ def test_diff_of_an_equivalent_trust_policy_shows_what_aws_stores(clients):
     assert result["operations"] == ["TagRole"]
     assert result["diff"]["before"]["assume_role_policy_document"] == stored
     assert result["diff"]["after"]["assume_role_policy_document"] == stored
+
+
+# --- races, lost answers and IAM propagation (unit fakes: moto never loses an answer) ------------
+
+
+def trust_of(iam, name="app-role"):
+    return _role._iam.get_role(iam, name)["AssumeRolePolicyDocument"]
+
+
+def test_create_role_entity_already_exists_converges_from_the_other_runs_role(
+    clients, other_run, just_before
+):
+    # Another run creates the role, with another trust policy, between this task's read and its CreateRole.
+    just_before(
+        "CreateRole",
+        lambda: other_run.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA)),
+    )
+    result = _role.run(params(), clients, check_mode=False, diff=False)
+    assert result["changed"] is True
+    assert result["operations"] == ["UpdateAssumeRolePolicy"]
+    assert "another request created it" in result["warnings"][0].lower()
+    assert result["role"]["arn"].endswith(":role/app-role")
+    assert _role.policies_equivalent(trust_of(other_run), TRUST)
+
+
+def test_create_role_entity_already_exists_with_the_same_role_reports_no_change(
+    clients, other_run, just_before
+):
+    just_before(
+        "CreateRole",
+        lambda: other_run.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(TRUST)),
+    )
+    result = _role.run(params(), clients, check_mode=False, diff=False)
+    assert result["changed"] is False
+    assert result["operations"] == []
+    assert clients.mutating() == ["CreateRole"]
+
+
+def test_create_role_lost_answer_resent_by_botocore_counts_as_this_runs_create(clients, answer_error):
+    real_create = clients.iam.create_role
+
+    def lost_answer(**kwargs):
+        real_create(**kwargs)  # the first attempt created the role; its answer never arrived
+        raise answer_error("EntityAlreadyExists", "Role with name app-role already exists.", "CreateRole", 1)
+
+    clients.iam.create_role = lost_answer
+    result = _role.run(params(tags={"team": "a"}), clients, False, False)
+    assert result["changed"] is True
+    assert result["operations"] == ["CreateRole"]
+    assert "warnings" not in result
+    assert result["role"]["tags"] == {"team": "a"}
+
+
+def test_delete_role_after_another_run_deleted_it_is_success(clients, other_run, just_before):
+    _role.run(params(managed_policies=[managed_arn(clients)]), clients, False, False)
+    other_run.put_role_policy(RoleName="app-role", PolicyName="p", PolicyDocument=json.dumps(READ_ONLY))
+    other_run.create_instance_profile(InstanceProfileName="prof")
+    other_run.add_role_to_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+
+    def other_run_deletes_everything():
+        other_run.remove_role_from_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+        other_run.delete_role_policy(RoleName="app-role", PolicyName="p")
+        for attached in other_run.list_attached_role_policies(RoleName="app-role")["AttachedPolicies"]:
+            other_run.detach_role_policy(RoleName="app-role", PolicyArn=attached["PolicyArn"])
+        other_run.delete_role(RoleName="app-role")
+
+    just_before("RemoveRoleFromInstanceProfile", other_run_deletes_everything)
+    clients.reset()
+    result = _role.run(params(state="absent"), clients, False, False)
+    # Every call answered NoSuchEntity: the other run did the work, so this task changed nothing.
+    assert clients.mutating() == [
+        "RemoveRoleFromInstanceProfile",
+        "DeleteRolePolicy",
+        "DetachRolePolicy",
+        "DeleteRole",
+    ]
+    assert result["changed"] is False
+    assert result["operations"] == []
+
+
+def test_wait_false_create_returns_the_prediction_when_get_role_lags(clients, answer_error):
+    not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
+    clients.iam.get_role = failing_first(None, [not_yet] * 5)  # IAM shows the new role to no read yet
+    result = _role.run(params(wait=False, tags={"team": "a"}), clients, False, False)
+    assert result["changed"] is True
+    assert result["role"]["arn"] == "arn:aws:iam::123456789012:role/app-role"
+    assert result["role"]["role_id"].startswith("AROA")
+    assert result["role"]["tags"] == {"team": "a"}
+    assert clients.iam.get_role.attempts == 1  # the first read only: nothing is read back
+
+
+INVALID_PRINCIPAL = 'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/just-made"'
+
+
+def failing_first(real, errors):
+    """Answer ``errors`` in turn, then call ``real``; ``attempts`` counts every call."""
+    pending = list(errors)
+
+    def call(**kwargs):
+        call.attempts += 1
+        if pending:
+            raise pending.pop(0)
+        return real(**kwargs)
+
+    call.attempts = 0
+    return call
+
+
+def test_invalid_principal_on_create_and_trust_update_is_retried_as_propagation(
+    clients, answer_error, fake_clock
+):
+    propagating = answer_error("MalformedPolicyDocument", INVALID_PRINCIPAL, "CreateRole")
+    clients.iam.create_role = failing_first(clients.iam.create_role, [propagating, propagating])
+    assert _role.run(params(), clients, False, False)["changed"] is True
+    assert clients.iam.create_role.attempts == 3
+    propagating = answer_error("MalformedPolicyDocument", INVALID_PRINCIPAL, "UpdateAssumeRolePolicy")
+    update = failing_first(clients.iam.update_assume_role_policy, [propagating])
+    clients.iam.update_assume_role_policy = update
+    result = _role.run(params(assume_role_policy=TRUST_LAMBDA), clients, False, False)
+    assert result["operations"] == ["UpdateAssumeRolePolicy"]
+    assert update.attempts == 2
+    assert 0 < fake_clock.now <= 120
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("MalformedPolicyDocument", "Syntax errors in policy."),
+        ("MalformedPolicyDocument", "Has prohibited field Resource"),
+        ("AccessDenied", "User is not authorized to perform: iam:CreateRole"),
+        ("ValidationError", "1 validation error detected"),
+    ],
+)
+def test_other_create_errors_are_not_retried(clients, answer_error, fake_clock, code, message):
+    create = failing_first(clients.iam.create_role, [answer_error(code, message, "CreateRole")] * 5)
+    clients.iam.create_role = create
+    with pytest.raises(AwsApiError) as err:
+        _role.run(params(), clients, False, False)
+    assert err.value.code == code
+    assert create.attempts == 1
+    assert fake_clock.now == 0
+
+
+def test_attach_right_after_create_retries_no_such_entity_but_not_on_an_existing_role(
+    clients, answer_error, fake_clock
+):
+    arn = managed_arn(clients)
+    missing_role = answer_error(
+        "NoSuchEntity", "The role with name app-role cannot be found.", "AttachRolePolicy"
+    )
+    attach = failing_first(clients.iam.attach_role_policy, [missing_role, missing_role])
+    clients.iam.attach_role_policy = attach
+    result = _role.run(params(managed_policies=[arn]), clients, False, False)
+    assert result["operations"] == ["CreateRole", "AttachRolePolicy"]
+    assert attach.attempts == 3
+    # On a role that already existed, NoSuchEntity is AWS's real answer (e.g. a deleted policy).
+    other = managed_arn(clients, "Other")
+    attach = failing_first(clients.iam.attach_role_policy, [missing_role] * 5)
+    clients.iam.attach_role_policy = attach
+    with pytest.raises(AwsApiError, match="NoSuchEntity"):
+        _role.run(params(managed_policies=[arn, other]), clients, False, False)
+    assert attach.attempts == 1

@@ -144,3 +144,16 @@ def test_diff_of_an_equivalent_policy_shows_what_aws_stores(clients):
     assert result["changed"] is False
     assert result["diff"]["before"]["policy"] == stored
     assert result["diff"]["after"]["policy"] == stored
+
+
+def test_delete_policy_after_another_run_deleted_it_is_success(clients, other_run, just_before):
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    rp.run(params(), clients, False, False)
+    just_before(
+        "DeleteRolePolicy", lambda: other_run.delete_role_policy(RoleName="app-role", PolicyName="Bucket")
+    )
+    clients.reset()
+    result = rp.run(params(state="absent", policy=None), clients, False, False)
+    assert clients.mutating() == ["DeleteRolePolicy"]  # sent, and answered NoSuchEntity
+    assert result["changed"] is False
+    assert result["operations"] == []

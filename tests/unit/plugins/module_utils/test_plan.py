@@ -15,8 +15,11 @@ from ansible_collections.keyless.aws.plugins.module_utils import (
 from ansible_collections.keyless.aws.plugins.module_utils._errors import translate
 from ansible_collections.keyless.aws.plugins.module_utils._plan import (
     Action,
+    Conflict,
     Executor,
     Handler,
+    already_exists,
+    gone,
     plan_tags,
     retry_codes,
 )
@@ -104,6 +107,57 @@ def test_then_runs_after_success_and_is_never_retried_with_the_call():
     with pytest.raises(Exception, match="Throttling"):
         Executor(handlers, no_sleep_policy).run([Action("RunInstances")])
     assert calls == ["run", "wait"]
+
+
+def resent_error(code, resent):
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"RetryAttempts": resent}}, "Op"
+    )
+
+
+def test_a_settled_error_is_success_but_not_this_runs_change():
+    def delete():
+        raise resent_error("NoSuchEntity", 0)
+
+    handlers = {"DeleteRole": Handler(delete, settled=gone), "Tag": Handler(lambda: None)}
+    applied = Executor(handlers).run([Action("DeleteRole"), Action("Tag")])
+    assert applied == [Action("Tag")]
+
+
+def test_a_settled_error_after_a_resend_counts_as_this_runs_change():
+    def delete():
+        raise resent_error("NoSuchEntity", 2)
+
+    assert Executor({"DeleteRole": Handler(delete, settled=gone)}).run([Action("DeleteRole")]) == [
+        Action("DeleteRole")
+    ]
+
+
+def test_settled_rules_see_the_actions_arguments_and_other_errors_still_fail():
+    seen = []
+
+    def settled(err, role):
+        seen.append(role)
+        return False
+
+    def add(role):
+        raise aws_error("LimitExceeded")
+
+    with pytest.raises(Exception, match="LimitExceeded"):
+        Executor({"Add": Handler(add, settled=settled)}).run([Action("Add", {"role": "r"})])
+    assert seen == ["r"]
+
+
+@pytest.mark.parametrize(("resent", "applied"), [(0, ["Tag"]), (1, ["Tag", "Create"])])
+def test_an_existing_entity_stops_with_a_conflict_naming_what_ran(resent, applied):
+    def create():
+        raise resent_error("EntityAlreadyExists", resent)
+
+    handlers = {"Tag": Handler(lambda: None), "Create": Handler(create, exists=already_exists)}
+    with pytest.raises(Conflict) as conflict:
+        Executor(handlers).run([Action("Tag"), Action("Create"), Action("Tag")])
+    assert [action.operation for action in conflict.value.applied] == applied
+    assert conflict.value.ours is bool(resent)
 
 
 def test_tag_planner_removes_first_and_predicts_the_result():

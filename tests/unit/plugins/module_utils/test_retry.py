@@ -9,8 +9,10 @@ from ansible_collections.keyless.aws.plugins.module_utils._retry import (
     RetryLog,
     RetryPolicy,
     WaitTimeout,
+    invalid_principal,
     on_codes,
     poll,
+    resent,
     retry_when,
 )
 
@@ -109,3 +111,36 @@ def test_translated_errors_keep_their_code_for_retries():
 
     assert retry_when(call, on_codes({"DeleteConflict"}), policy(clock), log) == "deleted"
     assert log.count == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("MalformedPolicyDocument", 'Invalid principal in policy: "AWS":"arn:aws:iam::1:role/x"', True),
+        ("MalformedPolicyDocument", "Syntax errors in policy.", False),
+        ("MalformedPolicyDocument", "Has prohibited field Resource", False),
+        ("AccessDenied", "Invalid principal in policy", False),
+    ],
+)
+def test_only_an_invalid_principal_is_a_propagation_error(code, message, expected):
+    from ansible_collections.keyless.aws.plugins.module_utils._errors import translate
+
+    err = ClientError({"Error": {"Code": code, "Message": message}}, "CreateRole")
+    assert invalid_principal(err) is expected
+    try:
+        raise translate(err, "CreateRole") from err  # as the call layer raises it
+    except Exception as translated:
+        assert invalid_principal(translated) is expected
+
+
+@pytest.mark.parametrize(("attempts", "expected"), [(0, False), (1, True), (None, False)])
+def test_resent_reads_botocores_retry_count(attempts, expected):
+    from ansible_collections.keyless.aws.plugins.module_utils._errors import translate
+
+    meta = {} if attempts is None else {"RetryAttempts": attempts}
+    err = ClientError({"Error": {"Code": "EntityAlreadyExists"}, "ResponseMetadata": meta}, "CreateRole")
+    assert resent(err) is expected
+    try:
+        raise translate(err, "CreateRole") from err
+    except Exception as translated:
+        assert resent(translated) is expected
