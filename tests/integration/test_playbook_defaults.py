@@ -175,3 +175,75 @@ def test_argument_spec_documents_each_default() -> None:
     templated = {name for name, value in defaults.items() if "{{" in json.dumps(value)}
     assert set(defaults) <= set(options)
     assert documented == {name: value for name, value in defaults.items() if name not in templated}
+
+
+def inline_policies(endpoint: str, region: str = REGION) -> dict[str, list[dict[str, Any]]]:
+    """Every inline policy's statements on the server, by role name, read with boto3."""
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=region,
+                       aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    return {
+        role["RoleName"]: [
+            statement
+            for policy in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+            for statement in iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy)[
+                "PolicyDocument"]["Statement"]
+        ]
+        for role in iam.list_roles()["Roles"]
+    }
+
+
+def test_provision_builds_the_bucket_arn_in_the_partition_of_the_role(
+    aws: launcher.Service, tmp_path: Path
+) -> None:
+    """In aws-cn the bucket's ARN is arn:aws-cn:s3:::…; the role's ARN, from IAM, tells the partition.
+
+    moto plays IAM in China: a role created through cn-north-1 has an arn:aws-cn:iam ARN.
+    """
+    region = "cn-north-1"
+    inventory_dir = inventory(tmp_path / "inventory", {**REQUIRED, "keyless_region": region})
+    try:
+        provisioned = run("provision.yml", inventory_dir, tmp_path, endpoint=aws.url)
+        assert provisioned.rc == 0, str(provisioned)
+        (statement,) = inline_policies(aws.url, region)["logsbucket-role"]
+        assert statement["Resource"] == f"arn:aws-cn:s3:::{BUCKET}/*"
+    finally:
+        removed = run("teardown.yml", inventory_dir, tmp_path, endpoint=aws.url)
+        assert removed.rc == 0, str(removed)
+
+
+def test_a_kms_key_adds_generate_data_key_and_decrypt_through_s3_to_the_inline_policy(
+    aws: launcher.Service, tmp_path: Path
+) -> None:
+    """SSE-KMS with a customer managed key: PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt."""
+    key_arn = client("kms", aws.url).create_key(Description="keyless flow test")["KeyMetadata"]["Arn"]
+    inventory_dir = inventory(tmp_path / "inventory", {**REQUIRED, "keyless_kms_key_arn": key_arn})
+    try:
+        provisioned = run("provision.yml", inventory_dir, tmp_path, endpoint=aws.url)
+        assert provisioned.rc == 0, str(provisioned)
+        assert inline_policies(aws.url)["logsbucket-role"] == [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+            },
+        ]
+    finally:
+        removed = run("teardown.yml", inventory_dir, tmp_path, endpoint=aws.url)
+        assert removed.rc == 0, str(removed)
+
+
+def test_a_kms_alias_is_refused_before_any_aws_call(aws: launcher.Service, tmp_path: Path) -> None:
+    """IAM policies name KMS keys by key ARN only; an alias ARN would grant nothing."""
+    alias = "arn:aws:kms:us-east-1:123456789012:alias/logs"
+    inventory_dir = inventory(tmp_path / "inventory", {**REQUIRED, "keyless_kms_key_arn": alias})
+    refused = run("provision.yml", inventory_dir, tmp_path, endpoint=aws.url)
+    assert refused.rc != 0
+    expected_message = f"must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), not {alias}"
+    assert f"keyless_kms_key_arn {expected_message}" in refused.stdout
+    assert inline_policies(aws.url) == {}
