@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,7 +143,8 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
         raise ValidationError("metadata_options.http_put_response_hop_limit", "must be between 1 and 64")
     user_data = params.get("user_data")
     if user_data is not None and len(user_data.encode()) > 16384:
-        raise ValidationError("user_data", "must be at most 16 KB before base64 encoding")
+        # "User data is limited to 16 KB, in raw form, before it is base64-encoded" (EC2 User Guide).
+        raise ValidationError("user_data", "must be at most 16 KB (16384 bytes of UTF-8 text)")
     validate_tags(string_tags(params.get("tags")), "tags")
     validate_wait_timeouts(params, "wait_timeout", "profile_wait_timeout")
 
@@ -227,7 +227,9 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
     if desired.instance_profile:
         request["IamInstanceProfile"] = profile_spec(desired.instance_profile)
     if desired.user_data is not None:
-        request["UserData"] = base64.b64encode(desired.user_data.encode()).decode()
+        # Text, as is: botocore base64-encodes UserData for RunInstances itself (its
+        # before-parameter-build handler); encoded here too, cloud-init would get base64 text.
+        request["UserData"] = desired.user_data
     actions = [Action("RunInstances", {"request": request})]
     if desired.state == "stopped":
         actions.append(Action("StopInstances", {}))

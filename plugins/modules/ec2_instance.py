@@ -73,7 +73,12 @@ options:
         type: str
         choices: [enabled, disabled]
   user_data:
-    description: User data for a new instance (plain text, at most 16 KB; encoded by the module).
+    description:
+      - User data for a new instance, as plain text (a script or cloud-init configuration), at
+        most 16 KB before encoding. It is sent as given; the SDK base64-encodes it for the API, as
+        AWS requires, and the instance reads back the same text.
+      - Used at launch only. The user data of an existing instance is neither compared nor
+        changed (EC2 changes it only while the instance is stopped).
     type: str
   tags:
     description: Tags besides C(Name). Omitted leaves tags as they are.

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import functools
 
 import pytest
@@ -348,3 +349,28 @@ def test_wait_timeout_is_a_failure(clients, monkeypatch, fake_time):
         KeylessAwsError, match=r"timed out after 300s waiting for instance i-.* to be running"
     ):
         inst.run(params(), clients, False, False)
+
+
+# --- user data: botocore base64-encodes UserData for RunInstances itself -------------------------
+
+SCRIPT = "#!/bin/sh\necho 'keyless' > /tmp/keyless\n"
+
+
+def test_user_data_is_sent_as_text_not_base64():
+    actions, _unused = inst.plan_create(inst.desired_instance(params(user_data=SCRIPT)))
+    assert actions[0].args["request"]["UserData"] == SCRIPT
+
+
+def test_user_data_stored_by_ec2_decodes_once_to_the_script(clients):
+    make_profile(clients)
+    launched = inst.run(params(user_data=SCRIPT), clients, False, False)
+    attribute = clients.ec2.describe_instance_attribute(
+        InstanceId=launched["instance"]["instance_id"], Attribute="userData"
+    )
+    assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+
+
+def test_user_data_limit_is_16_kb_of_raw_text():
+    inst.desired_instance(params(user_data="x" * 16384))  # base64 would make it 21848 bytes
+    with pytest.raises(ValidationError, match="user_data: must be at most 16 KB"):
+        inst.desired_instance(params(user_data="é" * 8193))  # 16386 bytes of UTF-8

@@ -1,0 +1,87 @@
+"""ec2_instance through ansible-playbook against the moto server, where moto plays AWS's behaviour.
+
+Each test reads the outcome with boto3 from the server, not through the module. What moto does
+not play (intermediate instance states, IncorrectInstanceState, refusing ``aws:`` tag deletes)
+is tested in tests/unit/plugins/module_utils/test_ec2_instance.py with fake answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from harness import ACCESS_KEY, REGION, SECRET_KEY
+
+PLAYBOOK = Path(__file__).parent / "playbooks" / "ec2_instance_task.yml"
+IMAGE = "ami-12c6146b"  # moto accepts any image id unless told to validate them
+SCRIPT = "#!/bin/sh\necho 'keyless user data' > /tmp/keyless-user-data\n"
+
+
+@pytest.fixture
+def ec2(aws):
+    return boto3.client(
+        "ec2",
+        endpoint_url=aws.url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+
+
+@pytest.fixture
+def converge_instance(run_playbook, tmp_path):
+    """``converge_instance(name=..., state=..., ...)``: one ec2_instance task; its result."""
+    runs = itertools.count()
+
+    def converge(**options: Any) -> dict[str, Any]:
+        results_file = tmp_path / f"instance-result-{next(runs)}.json"
+        extra_vars = {f"instance_{option}": value for option, value in options.items()}
+        result = run_playbook(PLAYBOOK, extra_vars={**extra_vars, "results_file": str(results_file)})
+        assert result.rc == 0, result
+        return json.loads(results_file.read_text())
+
+    return converge
+
+
+def launch_directly(ec2, name: str, **tags: str) -> str:
+    """An instance made by someone else (boto3), as CloudFormation or a colleague would."""
+    tag_list = [{"Key": key, "Value": value} for key, value in {"Name": name, **tags}.items()]
+    answer = ec2.run_instances(
+        ImageId=IMAGE,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}],
+    )
+    return answer["Instances"][0]["InstanceId"]
+
+
+def described(ec2, instance_id: str) -> dict[str, Any]:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def state_of(ec2, instance_id: str) -> str:
+    return described(ec2, instance_id)["State"]["Name"]
+
+
+def tags_of(ec2, instance_id: str) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in described(ec2, instance_id).get("Tags", [])}
+
+
+# --- user data: botocore encodes it; encoded twice, cloud-init gets base64 text -------------------
+
+
+def test_user_data_reaches_the_instance_as_the_script_not_base64(converge_instance, ec2):
+    launched = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
+    assert launched["changed"] is True
+    attribute = ec2.describe_instance_attribute(
+        InstanceId=launched["instance"]["instance_id"], Attribute="userData"
+    )
+    # DescribeInstanceAttribute answers base64; decoded once it is the script itself.
+    assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+    again = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
+    assert again["changed"] is False
