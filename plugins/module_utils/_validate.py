@@ -183,7 +183,11 @@ def _check_tag_key(key: object, field: str) -> None:
     if len(key) > TAG_KEY_MAX:
         raise ValidationError(field, f"key must be at most {TAG_KEY_MAX} characters (is {len(key)})")
     if key.lower().startswith("aws:"):
-        raise ValidationError(field, 'key must not start with "aws:" (reserved for AWS)')
+        raise ValidationError(
+            field,
+            'key must not start with "aws:": AWS reserves it for the tags it sets itself '
+            "(such as aws:cloudformation:stack-name), which nobody can add, change or remove",
+        )
     _check_tag_text(key, field, "key")
 
 

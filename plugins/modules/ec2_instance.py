@@ -81,10 +81,16 @@ options:
         changed (EC2 changes it only while the instance is stopped).
     type: str
   tags:
-    description: Tags besides C(Name). Omitted leaves tags as they are.
+    description:
+      - Tags besides C(Name). Omitted leaves tags as they are.
+      - Keys starting with C(aws:) (in any case) are reserved for AWS and refused here.
     type: dict
   purge_tags:
-    description: Remove tags not in O(tags) (the C(Name) tag is always kept).
+    description:
+      - Remove tags not in O(tags) (the C(Name) tag is always kept).
+      - Tags whose key starts with C(aws:), such as C(aws:cloudformation:stack-name) on an
+        instance made by CloudFormation, Auto Scaling or a launch template, are never removed
+        or changed; AWS refuses both.
     type: bool
     default: true
   wait:

@@ -85,3 +85,25 @@ def test_user_data_reaches_the_instance_as_the_script_not_base64(converge_instan
     assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
     again = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
     assert again["changed"] is False
+
+
+# --- tags: reserved aws: keys are AWS's, EC2 tags follow EC2's rules -------------------------------
+
+
+def test_adopting_an_instance_with_aws_tags_keeps_them(converge_instance, ec2):
+    # What CloudFormation leaves on an instance it made; AWS refuses to delete these keys.
+    reserved = {"aws:cloudformation:stack-name": "web-stack", "aws:cloudformation:logical-id": "Web"}
+    instance_id = launch_directly(ec2, "from-a-stack", team="old", **reserved)
+    adopted = converge_instance(name="from-a-stack", tags={"team": "new"})
+    assert adopted["changed"] is True
+    assert adopted["operations"] == ["CreateTags"]
+    assert tags_of(ec2, instance_id) == {"Name": "from-a-stack", "team": "new", **reserved}
+    assert adopted["instance"]["tags"] == tags_of(ec2, instance_id)
+    assert converge_instance(name="from-a-stack", tags={"team": "new"})["changed"] is False
+
+
+def test_purging_to_no_tags_keeps_aws_tags(converge_instance, ec2):
+    instance_id = launch_directly(ec2, "from-asg", team="x", **{"aws:autoscaling:groupName": "web-asg"})
+    purged = converge_instance(name="from-asg", tags={})
+    assert purged["operations"] == ["DeleteTags"]
+    assert tags_of(ec2, instance_id) == {"Name": "from-asg", "aws:autoscaling:groupName": "web-asg"}

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import functools
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -374,3 +376,229 @@ def test_user_data_limit_is_16_kb_of_raw_text():
     inst.desired_instance(params(user_data="x" * 16384))  # base64 would make it 21848 bytes
     with pytest.raises(ValidationError, match="user_data: must be at most 16 KB"):
         inst.desired_instance(params(user_data="é" * 8193))  # 16386 bytes of UTF-8
+
+
+# --- fake EC2: what moto cannot play ------------------------------------------------------------
+
+PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/web-profile"
+LAUNCH_FAILED = {"Code": "Server.InternalError", "Message": "Server.InternalError: Internal error on launch"}
+
+
+def ec2_pattern(value):
+    """An EC2 filter value as a regex: * and ? are wildcards, a backslash escapes the next character."""
+    parts = re.findall(r"\\.|.", value, re.DOTALL)
+    wild = {"*": ".*", "?": "."}
+    return "".join(
+        re.escape(part[-1]) if part.startswith("\\") else wild.get(part, re.escape(part)) for part in parts
+    )
+
+
+def aws_refuses(operation, code, message):
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+# Where each transitional state settles ("Instance state changes", EC2 User Guide).
+SETTLES = {"pending": "running", "stopping": "stopped", "shutting-down": "terminated"}
+
+
+class FakeEc2:
+    """EC2 as AWS plays it where moto does not, with every call recorded by its AWS name.
+
+    A transitional state (pending, stopping, shutting-down) shows in ``dwell`` DescribeInstances
+    answers, then the instance settles ("Instance state changes", EC2 User Guide). StartInstances
+    needs a stopped instance and StopInstances a running one, else IncorrectInstanceState; tags
+    with the reserved ``aws:`` prefix cannot be created or deleted. Filter values are wildcards.
+    """
+
+    def __init__(self, *instances, dwell=2, launch_fails=None):
+        self.instances = {raw["InstanceId"]: {**raw, "shown": 0} for raw in instances}
+        self.calls = []
+        self.dwell = dwell
+        self.launch_fails = launch_fails
+        self.launched = 0
+
+    # reads
+
+    def describe_instances(self, InstanceIds=None, Filters=None):
+        self.calls.append("DescribeInstances")
+        found = [raw for raw in self.instances.values() if self._matches(raw, InstanceIds, Filters or [])]
+        answer = {"Reservations": [{"Instances": [self._view(raw) for raw in found]}]}
+        for raw in found:
+            self._age(raw)
+        return answer
+
+    def get_paginator(self, name):
+        assert name == "describe_instances"
+        fake = self
+
+        class Paginator:
+            def paginate(self, **kwargs):
+                yield fake.describe_instances(**kwargs)
+
+        return Paginator()
+
+    def describe_iam_instance_profile_associations(self, Filters):
+        self.calls.append("DescribeIamInstanceProfileAssociations")
+        instance_id = Filters[0]["Values"][0]
+        association = {
+            "InstanceId": instance_id,
+            "State": "associated",
+            "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        }
+        return {"IamInstanceProfileAssociations": [association]}
+
+    # mutations
+
+    def run_instances(self, MinCount, MaxCount, TagSpecifications, **request):
+        self.calls.append("RunInstances")
+        self.launched += 1
+        raw = fake_instance(
+            "pending",
+            instance_id=f"i-{self.launched:017x}",
+            tags=TagSpecifications[0]["Tags"],
+            request=request,
+        )
+        if self.launch_fails:
+            raw["failure"] = ("terminated", self.launch_fails)
+        self.instances[raw["InstanceId"]] = raw
+        return {"Instances": [self._view(raw)]}
+
+    def start_instances(self, InstanceIds):
+        self.calls.append("StartInstances")
+        raw = self._one(InstanceIds, "StartInstances", ("stopped",), "started")
+        raw.update(state="pending", shown=0)
+        raw.pop("StateReason", None)
+        return {}
+
+    def stop_instances(self, InstanceIds):
+        self.calls.append("StopInstances")
+        raw = self._one(InstanceIds, "StopInstances", ("running", "stopping", "stopped"), "stopped")
+        if raw["state"] == "running":
+            raw.update(state="stopping", shown=0)
+        return {}
+
+    def terminate_instances(self, InstanceIds):
+        self.calls.append("TerminateInstances")
+        raw = self.instances[InstanceIds[0]]
+        if raw["state"] != "terminated":
+            raw.update(state="shutting-down", shown=0)
+            raw.pop("failure", None)
+        return {}
+
+    def create_tags(self, Resources, Tags):
+        self.calls.append("CreateTags")
+        self._refuse_reserved("CreateTags", [tag["Key"] for tag in Tags])
+        self.instances[Resources[0]]["tags"].update({tag["Key"]: tag["Value"] for tag in Tags})
+        return {}
+
+    def delete_tags(self, Resources, Tags):
+        self.calls.append("DeleteTags")
+        self._refuse_reserved("DeleteTags", [tag["Key"] for tag in Tags])
+        for tag in Tags:
+            self.instances[Resources[0]]["tags"].pop(tag["Key"], None)
+        return {}
+
+    def mutating(self):
+        return [call for call in self.calls if not call.startswith("Describe")]
+
+    # the simulation
+
+    def _matches(self, raw, ids, filters):
+        if ids is not None and raw["InstanceId"] not in ids:
+            return False
+        for item in filters:
+            if item["Name"] == "instance-state-name" and raw["state"] not in item["Values"]:
+                return False
+            if item["Name"].startswith("tag:"):
+                value = raw["tags"].get(item["Name"][4:])
+                if value is None or not any(re.fullmatch(ec2_pattern(v), value) for v in item["Values"]):
+                    return False
+        return True
+
+    def _age(self, raw):
+        raw["shown"] += 1
+        if raw["state"] in SETTLES and raw["shown"] >= self.dwell:
+            failure = raw.pop("failure", None)
+            if failure:  # the instance settles elsewhere, and says why
+                raw["state"], raw["StateReason"] = failure
+            else:
+                raw["state"] = SETTLES[raw["state"]]
+            raw["shown"] = 0
+
+    def _one(self, ids, operation, allowed, verb):
+        raw = self.instances[ids[0]]
+        if raw["state"] not in allowed:
+            message = f"The instance '{raw['InstanceId']}' is not in a state from which it can be {verb}."
+            raise aws_refuses(operation, "IncorrectInstanceState", message)
+        return raw
+
+    def _refuse_reserved(self, operation, keys):
+        if any(key.lower().startswith("aws:") for key in keys):
+            raise aws_refuses(
+                operation,
+                "InvalidParameterValue",
+                "Tag keys starting with 'aws:' are reserved for internal use",
+            )
+
+    def _view(self, raw):
+        view = {key: value for key, value in raw.items() if key[0].isupper()}
+        view["State"] = {"Name": raw["state"]}
+        view["Tags"] = [{"Key": key, "Value": value} for key, value in raw["tags"].items()]
+        return copy.deepcopy(view)
+
+
+def fake_instance(state, name="web", instance_id="i-0123456789abcdef0", tags=None, request=None):
+    request = request or {}
+    return {
+        "InstanceId": instance_id,
+        "ImageId": request.get("ImageId", AMI),
+        "InstanceType": request.get("InstanceType", "t3.micro"),
+        "SubnetId": "subnet-12345678",
+        "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        "MetadataOptions": request.get(
+            "MetadataOptions",
+            {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+        ),
+        "state": state,
+        "shown": 0,
+        "tags": {tag["Key"]: tag["Value"] for tag in tags} if tags else {"Name": name},
+    }
+
+
+class FakeClients:
+    region = "us-east-1"
+
+    def __init__(self, ec2):
+        self.ec2 = ec2
+        self.iam = None
+
+
+def run_fake(fake, check_mode=False, **overrides):
+    return inst.run(params(**overrides), FakeClients(fake), check_mode, False)
+
+
+def test_the_fake_plays_what_aws_refuses():
+    fake = FakeEc2(fake_instance("pending"))
+    with pytest.raises(ClientError, match="IncorrectInstanceState"):
+        fake.stop_instances(InstanceIds=["i-0123456789abcdef0"])
+    with pytest.raises(ClientError, match="IncorrectInstanceState"):
+        fake.start_instances(InstanceIds=["i-0123456789abcdef0"])
+    answers = [fake.describe_instances() for _poll in range(3)]
+    states = [answer["Reservations"][0]["Instances"][0]["State"]["Name"] for answer in answers]
+    assert states == ["pending", "pending", "running"]
+    with pytest.raises(ClientError, match="reserved"):
+        fake.delete_tags(Resources=["i-0123456789abcdef0"], Tags=[{"Key": "aws:cloudformation:stack-name"}])
+
+
+# --- reserved aws: tags are AWS's -------------------------------------------------------------
+
+
+def test_adopting_a_cloudformation_instance_never_touches_its_aws_tags():
+    stack = {"aws:cloudformation:stack-name": "web-stack", "aws:cloudformation:logical-id": "Web"}
+    tags = [{"Key": key, "Value": value} for key, value in {"Name": "web", "old": "x", **stack}.items()]
+    fake = FakeEc2(fake_instance("running", tags=tags))
+    result = run_fake(fake, tags={"team": "ops"})
+    assert fake.mutating() == ["DeleteTags", "CreateTags"]
+    assert fake.instances["i-0123456789abcdef0"]["tags"] == {"Name": "web", "team": "ops", **stack}
+    assert result["instance"]["tags"] == {"Name": "web", "team": "ops", **stack}
+    assert run_fake(fake, tags={"team": "ops"})["changed"] is False

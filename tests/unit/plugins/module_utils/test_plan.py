@@ -119,6 +119,27 @@ def test_tag_planner_removes_first_and_predicts_the_result():
     assert (actions, tags) == ([], {"a": "1", "b": "2"})
 
 
+STACK_TAGS = {"aws:cloudformation:stack-name": "web-stack", "AWS:autoscaling:groupName": "web-asg"}
+
+
+@pytest.mark.parametrize("operations", [("TagRole", "UntagRole"), ("CreateTags", "DeleteTags")])
+def test_tag_planner_never_purges_reserved_aws_tags(operations):
+    actions, tags = plan_tags({"a": "1", **STACK_TAGS}, {"b": "2"}, True, operations)
+    tag_op, untag_op = operations
+    assert actions == [Action(untag_op, {"keys": ["a"]}), Action(tag_op, {"tags": {"b": "2"}})]
+    assert tags == {"b": "2", **STACK_TAGS}
+    actions, tags = plan_tags(STACK_TAGS, {}, True, operations)
+    assert (actions, tags) == ([], STACK_TAGS)
+
+
+def test_tag_planner_never_sets_reserved_aws_tags():
+    current = {"aws:cloudformation:stack-name": "web-stack"}
+    desired = {"aws:cloudformation:stack-name": "other", "aws:new": "x", "team": "ops"}
+    actions, tags = plan_tags(current, desired, True, ("CreateTags", "DeleteTags"))
+    assert actions == [Action("CreateTags", {"tags": {"team": "ops"}})]
+    assert tags == {"aws:cloudformation:stack-name": "web-stack", "team": "ops"}
+
+
 # --- every planned action's arguments are its handler's keyword arguments -----------------------
 
 
