@@ -30,8 +30,8 @@ from ansible_collections.keyless.aws.plugins.module_utils._plan import (
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_arn,
+    validate_ec2_tags,
     validate_instance_profile_name,
-    validate_tags,
     validate_wait_timeouts,
 )
 
@@ -145,7 +145,7 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
     if user_data is not None and len(user_data.encode()) > 16384:
         # "User data is limited to 16 KB, in raw form, before it is base64-encoded" (EC2 User Guide).
         raise ValidationError("user_data", "must be at most 16 KB (16384 bytes of UTF-8 text)")
-    validate_tags(string_tags(params.get("tags")), "tags")
+    validate_ec2_tags(string_tags(params.get("tags")), "tags", added=("Name",))
     validate_wait_timeouts(params, "wait_timeout", "profile_wait_timeout")
 
 

@@ -83,6 +83,8 @@ options:
   tags:
     description:
       - Tags besides C(Name). Omitted leaves tags as they are.
+      - EC2's rules apply, not IAM's. Keys have 1 to 127 characters and values up to 256, of any
+        characters. At most 50 tags, the C(Name) tag included.
       - Keys starting with C(aws:) (in any case) are reserved for AWS and refused here.
     type: dict
   purge_tags:

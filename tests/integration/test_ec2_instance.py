@@ -107,3 +107,10 @@ def test_purging_to_no_tags_keeps_aws_tags(converge_instance, ec2):
     purged = converge_instance(name="from-asg", tags={})
     assert purged["operations"] == ["DeleteTags"]
     assert tags_of(ec2, instance_id) == {"Name": "from-asg", "aws:autoscaling:groupName": "web-asg"}
+
+
+def test_ec2_tags_accept_what_ec2_accepts_and_iam_does_not(converge_instance, ec2):
+    tags = {"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256}
+    launched = converge_instance(name="ec2-tag-rules", image_id=IMAGE, tags=tags)
+    assert launched["changed"] is True
+    assert tags_of(ec2, launched["instance"]["instance_id"]) == {"Name": "ec2-tag-rules", **tags}

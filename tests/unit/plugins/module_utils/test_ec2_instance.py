@@ -602,3 +602,37 @@ def test_adopting_a_cloudformation_instance_never_touches_its_aws_tags():
     assert fake.instances["i-0123456789abcdef0"]["tags"] == {"Name": "web", "team": "ops", **stack}
     assert result["instance"]["tags"] == {"Name": "web", "team": "ops", **stack}
     assert run_fake(fake, tags={"team": "ops"})["changed"] is False
+
+
+# --- EC2's tag rules, not IAM's ------------------------------------------------------------------
+
+
+def test_ec2_tags_accept_characters_iam_refuses():
+    desired = inst.desired_instance(
+        params(tags={"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256})
+    )
+    assert desired.tags == {"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256}
+
+
+@pytest.mark.parametrize(
+    ("tags", "rule"),
+    [
+        ({"k" * 128: "v"}, r"tags\['k+'\]: key must be at most 127 characters \(is 128\)"),
+        ({"k": "v" * 257}, r"tags\['k'\]: value must be at most 256 characters \(is 257\)"),
+        (
+            {f"k{i}": "v" for i in range(50)},
+            r"tags: must have at most 50 tags, the Name tag included \(has 51\)",
+        ),
+        (
+            {"aws:cloudformation:stack-name": "s"},
+            r"tags\['aws:cloudformation:stack-name'\]: key must not start",
+        ),
+    ],
+)
+def test_ec2_tags_are_refused_by_ec2_rules(tags, rule):
+    with pytest.raises(ValidationError, match=f"^{rule}"):
+        inst.desired_instance(params(tags=tags))
+
+
+def test_forty_nine_tags_and_the_name_tag_are_fifty():
+    inst.desired_instance(params(tags={f"k{i}": "v" for i in range(49)}))
