@@ -32,11 +32,11 @@ def instances_using_profile(ec2: EC2, profile_arn: str) -> list[str]:
     )
 
 
-def instances_named(ec2: EC2, name: str) -> list[dict[str, Any]]:
-    """Non-terminated instances whose Name tag is ``name``."""
+def instances_named(ec2: EC2, name: str, states: list[str]) -> list[dict[str, Any]]:
+    """Instances in one of ``states`` whose Name tag is ``name``."""
     filters = [
         {"Name": "tag:Name", "Values": [name]},
-        {"Name": "instance-state-name", "Values": LIVE_STATES},
+        {"Name": "instance-state-name", "Values": states},
     ]
     return describe_instances(ec2, filters)
 

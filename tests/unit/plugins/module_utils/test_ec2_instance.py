@@ -320,7 +320,7 @@ def test_profile_never_ready_fails_after_the_budget(clients, monkeypatch, fake_t
     ):
         inst.run(params(), clients, False, False)
     assert fake_time.now <= 60
-    assert _ec2.instances_named(clients.ec2, "web") == []
+    assert _ec2.instances_named(clients.ec2, "web", inst.IDENTITY_STATES) == []
 
 
 def test_throttling_is_retried(clients, monkeypatch, fake_time):
@@ -588,6 +588,136 @@ def test_the_fake_plays_what_aws_refuses():
     assert states == ["pending", "pending", "running"]
     with pytest.raises(ClientError, match="reserved"):
         fake.delete_tags(Resources=["i-0123456789abcdef0"], Tags=[{"Key": "aws:cloudformation:stack-name"}])
+
+
+# --- instance states: wait for the intermediate state, never send what AWS refuses -------------
+
+
+def test_running_waits_for_a_stopping_instance_to_stop_before_starting_it(fake_time):
+    fake = FakeEc2(fake_instance("stopping"))
+    result = run_fake(fake)
+    assert fake.calls == [
+        "DescribeInstances",  # found: stopping
+        "DescribeInstances",  # still stopping
+        "DescribeInstances",  # stopped: now it can be started
+        "StartInstances",
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # running
+        "DescribeInstances",  # read back
+    ]
+    assert (result["changed"], result["operations"], result["instance"]["state"]) == (
+        True,
+        ["StartInstances"],
+        "running",
+    )
+
+
+def test_stopped_waits_for_a_pending_instance_to_run_before_stopping_it(fake_time):
+    fake = FakeEc2(fake_instance("pending"))
+    result = run_fake(fake, state="stopped")
+    assert fake.calls == [
+        "DescribeInstances",  # found: pending
+        "DescribeInstances",  # still pending
+        "DescribeInstances",  # running: now it can be stopped
+        "StopInstances",
+        "DescribeInstances",  # stopping
+        "DescribeInstances",  # stopping
+        "DescribeInstances",  # stopped
+        "DescribeInstances",  # read back
+    ]
+    assert (result["operations"], result["instance"]["state"]) == (["StopInstances"], "stopped")
+
+
+def test_stopped_without_wait_launches_then_waits_for_running_before_stopping(fake_time):
+    fake = FakeEc2()
+    result = run_fake(fake, state="stopped", wait=False)
+    assert fake.calls == [
+        "DescribeInstances",  # nothing named web
+        "RunInstances",
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # running: now it can be stopped
+        "StopInstances",
+        "DescribeInstances",  # read back, not waited for
+    ]
+    assert (result["operations"], result["instance"]["state"]) == (
+        ["RunInstances", "StopInstances"],
+        "stopping",
+    )
+
+
+def test_waiting_for_the_intermediate_state_is_bounded_by_wait_timeout(fake_time):
+    fake = FakeEc2(fake_instance("stopping"), dwell=10**9)
+    with pytest.raises(
+        KeylessAwsError, match=r"timed out after 30s waiting for instance i-\w+ to be stopped"
+    ):
+        run_fake(fake, wait=False, wait_timeout=30)
+    assert fake.mutating() == []
+    assert 25 <= fake_time.now <= 30  # the last pause would have overrun the timeout
+
+
+def test_a_shutting_down_instance_is_gone_so_a_new_one_is_launched(fake_time):
+    fake = FakeEc2(fake_instance("shutting-down"))
+    result = run_fake(fake)
+    assert result["changed"] is True
+    assert result["operations"] == ["RunInstances"]
+    assert result["instance"]["instance_id"] != "i-0123456789abcdef0"
+    assert result["instance"]["state"] == "running"
+
+
+def test_absent_with_only_a_shutting_down_instance_changes_nothing():
+    fake = FakeEc2(fake_instance("shutting-down"))
+    result = run_fake(fake, state="absent")
+    assert (result["changed"], result["operations"]) == (False, [])
+    assert fake.calls == ["DescribeInstances"]
+
+
+def test_a_launch_that_ends_terminated_fails_fast_with_its_state_reason(fake_time):
+    fake = FakeEc2(launch_fails=LAUNCH_FAILED)
+    with pytest.raises(
+        KeylessAwsError,
+        match=r"instance i-\w+ is terminated, it will not become running: Server.InternalError",
+    ) as err:
+        run_fake(fake)
+    assert err.value.code == "InstanceStateUnreachable"
+    assert fake_time.now < 10  # not the 300 s of wait_timeout
+
+
+@pytest.mark.parametrize(
+    ("state", "wanted", "verdict"),
+    [
+        ("terminated", "running", True),
+        ("shutting-down", "running", True),
+        ("terminated", "stopped", True),
+        ("shutting-down", "stopped", True),
+        ("shutting-down", "terminated", False),
+        ("stopped", "running", False),  # may be an answer from before the start
+        ("pending", "running", False),
+        ("running", "stopped", False),  # may be an answer from before the stop
+        (None, "running", False),  # not visible yet
+    ],
+)
+def test_which_states_can_never_become_the_wanted_one(state, wanted, verdict):
+    assert inst.cannot_become(wanted, state) is verdict
+
+
+@pytest.mark.parametrize(
+    ("existing", "overrides", "operations", "predicted"),
+    [
+        ("stopping", {}, ["StartInstances"], "running"),
+        ("pending", {"state": "stopped"}, ["StopInstances"], "stopped"),
+        (None, {"state": "stopped", "wait": False}, ["RunInstances", "StopInstances"], "stopped"),
+        ("shutting-down", {}, ["RunInstances"], "running"),
+        ("shutting-down", {"state": "absent"}, [], None),
+    ],
+)
+def test_check_mode_predicts_each_transition_and_mutates_nothing(existing, overrides, operations, predicted):
+    fake = FakeEc2(*([fake_instance(existing)] if existing else []))
+    result = run_fake(fake, check_mode=True, **overrides)
+    assert fake.calls == ["DescribeInstances"]
+    assert result["operations"] == operations
+    assert result["instance"].get("state") == predicted
 
 
 # --- reserved aws: tags are AWS's -------------------------------------------------------------
