@@ -341,8 +341,23 @@ def is_profile_not_ready(err: Exception) -> bool:
     return any(fragment in message for fragment in PROFILE_NOT_READY)
 
 
+def named_exactly(instances: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The instances that are ``name``: Name tag equal to it, in a state that holds a name.
+
+    The filter sent to EC2 already says so, but a filter value is a pattern to EC2 (``web-?``
+    matches ``web-1``): the identity is checked here too, so no other instance is adopted or
+    terminated whatever the endpoint matched.
+    """
+    return [
+        raw
+        for raw in instances
+        if tag_dict(raw.get("Tags")).get("Name") == name
+        and (raw.get("State") or {}).get("Name") in IDENTITY_STATES
+    ]
+
+
 def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
-    instances = _ec2.instances_named(ec2, name, IDENTITY_STATES)
+    instances = named_exactly(_ec2.instances_named(ec2, name, IDENTITY_STATES), name)
     if len(instances) > 1:
         ids = ", ".join(sorted(instance["InstanceId"] for instance in instances))
         raise KeylessAwsError(

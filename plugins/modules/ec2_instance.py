@@ -32,7 +32,9 @@ author:
   - keyless.aws contributors (@keyless-aws)
 options:
   name:
-    description: Value of the C(Name) tag that identifies the instance.
+    description:
+      - Value of the C(Name) tag that identifies the instance, matched exactly.
+      - C(*) and C(?) are ordinary characters here, never wildcards; C(web-?) is not C(web-1).
     type: str
     required: true
   state:

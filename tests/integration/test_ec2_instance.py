@@ -87,6 +87,41 @@ def test_user_data_reaches_the_instance_as_the_script_not_base64(converge_instan
     assert again["changed"] is False
 
 
+# --- the Name tag is an identity, not a pattern: EC2 filter values are wildcards -------------------
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_never_adopts_another_instance(converge_instance, ec2, name):
+    other = launch_directly(ec2, "web-1")
+    launched = converge_instance(name=name, image_id=IMAGE)
+    assert launched["changed"] is True
+    assert launched["operations"] == ["RunInstances"]
+    assert launched["instance"]["instance_id"] != other
+    assert tags_of(ec2, launched["instance"]["instance_id"])["Name"] == name
+    assert tags_of(ec2, other)["Name"] == "web-1"
+    # The wildcard name finds its own instance again (the escaped filter matches it literally).
+    again = converge_instance(name=name, image_id=IMAGE)
+    assert again["changed"] is False
+    assert again["instance"]["instance_id"] == launched["instance"]["instance_id"]
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_absent_terminates_no_other_instance(converge_instance, ec2, name):
+    others = [launch_directly(ec2, "web-1"), launch_directly(ec2, "web-12")]
+    gone = converge_instance(name=name, state="absent")
+    assert gone["changed"] is False
+    assert gone["operations"] == []
+    assert [state_of(ec2, other) for other in others] == ["running", "running"]
+
+
+def test_absent_with_a_wildcard_name_terminates_only_its_own_instance(converge_instance, ec2):
+    other = launch_directly(ec2, "web-1")
+    own = launch_directly(ec2, "web-?")
+    gone = converge_instance(name="web-?", state="absent")
+    assert gone["operations"] == ["TerminateInstances"]
+    assert (state_of(ec2, own), state_of(ec2, other)) == ("terminated", "running")
+
+
 # --- tags: reserved aws: keys are AWS's, EC2 tags follow EC2's rules -------------------------------
 
 

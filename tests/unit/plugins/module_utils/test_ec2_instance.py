@@ -590,6 +590,46 @@ def test_the_fake_plays_what_aws_refuses():
         fake.delete_tags(Resources=["i-0123456789abcdef0"], Tags=[{"Key": "aws:cloudformation:stack-name"}])
 
 
+# --- the Name tag is matched exactly: EC2 filter values are wildcards --------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [("web-?", r"web-\?"), ("web-*", r"web-\*"), ("a\\b", "a\\\\b"), ("web-1", "web-1"), ("*?\\", r"\*\?\\")],
+)
+def test_name_filter_escapes_ec2_wildcards(name, sent):
+    assert _ec2.filter_literal(name) == sent
+    assert re.fullmatch(ec2_pattern(sent), name)
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_launches_its_own_instance_instead_of_adopting_another(fake_time, name):
+    fake = FakeEc2(fake_instance("running", name="web-1"))
+    result = run_fake(fake, name=name)
+    assert result["operations"] == ["RunInstances"]
+    assert result["instance"]["instance_id"] != "i-0123456789abcdef0"
+    assert result["instance"]["tags"]["Name"] == name
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_absent_leaves_other_instances_alone(name):
+    fake = FakeEc2(fake_instance("running", name="web-1"))
+    result = run_fake(fake, name=name, state="absent")
+    assert (result["changed"], fake.mutating()) == (False, [])
+    assert fake.instances["i-0123456789abcdef0"]["state"] == "running"
+
+
+def test_only_an_exact_name_is_an_identity_whatever_the_endpoint_answers():
+    # An endpoint that reads the filter as a pattern anyway (moto has no escape for a backslash).
+    raws = [
+        {"InstanceId": "i-1", "State": {"Name": "running"}, "Tags": [{"Key": "Name", "Value": "web-1"}]},
+        {"InstanceId": "i-2", "State": {"Name": "running"}, "Tags": [{"Key": "Name", "Value": "web-?"}]},
+        {"InstanceId": "i-3", "State": {"Name": "running"}, "Tags": [{"Key": "name", "Value": "web-?"}]},
+    ]
+    assert [raw["InstanceId"] for raw in inst.named_exactly(raws, "web-?")] == ["i-2"]
+    assert inst.named_exactly(raws, "web-*") == []
+
+
 # --- instance states: wait for the intermediate state, never send what AWS refuses -------------
 
 
