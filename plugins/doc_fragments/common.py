@@ -124,11 +124,18 @@ attributes:
     TAGS = r"""
 options:
   tags:
-    description: Tags of the resource. Omitted leaves tags as they are.
+    description:
+      - Tags of the resource. Omitted leaves tags as they are.
+      - At most 50; keys of 1 to 128 and values of up to 256 characters, made of letters, digits,
+        spaces and C(_.:/=+-@) (IAM's rules).
+      - Keys starting with C(aws:) (in any case) are reserved for AWS and refused here.
     type: dict
     aliases: [resource_tags]
   purge_tags:
-    description: Remove tags not in O(tags) (only when O(tags) is given).
+    description:
+      - Remove tags not in O(tags) (only when O(tags) is given).
+      - Tags whose key starts with C(aws:) are never removed or changed; AWS sets them itself
+        and refuses to let anyone else do either.
     type: bool
     default: true
 """

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils._aws import call, paginate, read, tag_list
@@ -32,11 +33,24 @@ def instances_using_profile(ec2: EC2, profile_arn: str) -> list[str]:
     )
 
 
-def instances_named(ec2: EC2, name: str) -> list[dict[str, Any]]:
-    """Non-terminated instances whose Name tag is ``name``."""
+def filter_literal(value: str) -> str:
+    r"""A filter value that matches ``value`` itself, not as a pattern.
+
+    EC2 reads ``*`` and ``?`` in filter values as wildcards, and a backslash escapes either of
+    them or itself (EC2 API reference, ``Filter``: the value ``\*amazon\?\\`` means ``*amazon?\``).
+    """
+    return re.sub(r"([\\*?])", r"\\\1", value)
+
+
+def instances_named(ec2: EC2, name: str, states: list[str]) -> list[dict[str, Any]]:
+    """Instances in one of ``states`` whose Name tag is ``name``, as the endpoint matched them.
+
+    The value is escaped, but callers still compare the tag exactly: an endpoint that reads an
+    escape differently would otherwise hand over another instance.
+    """
     filters = [
-        {"Name": "tag:Name", "Values": [name]},
-        {"Name": "instance-state-name", "Values": LIVE_STATES},
+        {"Name": "tag:Name", "Values": [filter_literal(name)]},
+        {"Name": "instance-state-name", "Values": states},
     ]
     return describe_instances(ec2, filters)
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,8 +30,8 @@ from ansible_collections.keyless.aws.plugins.module_utils._plan import (
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
 from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_arn,
+    validate_ec2_tags,
     validate_instance_profile_name,
-    validate_tags,
     validate_wait_timeouts,
 )
 
@@ -79,6 +78,12 @@ PROFILE_NOT_READY = (
 # The operations that name an instance profile, retried while it propagates.
 PROFILE_OPERATIONS = ("RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation")
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+
+# The states in which an instance holds its name ("Instance state changes", EC2 User Guide). A
+# shutting-down instance only ever becomes terminated: it is gone, and a new one may be launched.
+IDENTITY_STATES = ["pending", "running", "stopping", "stopped"]
+# States an instance never leaves except for terminated: waiting there for anything else is futile.
+DYING_STATES = frozenset({"shutting-down", "terminated"})
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,9 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
         raise ValidationError("metadata_options.http_put_response_hop_limit", "must be between 1 and 64")
     user_data = params.get("user_data")
     if user_data is not None and len(user_data.encode()) > 16384:
-        raise ValidationError("user_data", "must be at most 16 KB before base64 encoding")
-    validate_tags(string_tags(params.get("tags")), "tags")
+        # "User data is limited to 16 KB, in raw form, before it is base64-encoded" (EC2 User Guide).
+        raise ValidationError("user_data", "must be at most 16 KB (16384 bytes of UTF-8 text)")
+    validate_ec2_tags(string_tags(params.get("tags")), "tags", added=("Name",))
     validate_wait_timeouts(params, "wait_timeout", "profile_wait_timeout")
 
 
@@ -227,10 +233,13 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
     if desired.instance_profile:
         request["IamInstanceProfile"] = profile_spec(desired.instance_profile)
     if desired.user_data is not None:
-        request["UserData"] = base64.b64encode(desired.user_data.encode()).decode()
+        # Text, as is: botocore base64-encodes UserData for RunInstances itself (its
+        # before-parameter-build handler); encoded here too, cloud-init would get base64 text.
+        request["UserData"] = desired.user_data
     actions = [Action("RunInstances", {"request": request})]
     if desired.state == "stopped":
-        actions.append(Action("StopInstances", {}))
+        # A new instance is pending, and AWS stops only a running one: wait for it, even without wait.
+        actions.append(Action("StopInstances", {"wait_first": "running"}))
     predicted = {
         "instance_id": None,
         "state": desired.state,
@@ -270,13 +279,35 @@ def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[l
 
 
 def _plan_power(state: str, wanted: str, predicted: dict[str, Any]) -> list[Action]:
+    """Start or stop; AWS starts only a stopped instance and stops only a running one.
+
+    Anything else answers IncorrectInstanceState, so a stopping instance is first waited for
+    until stopped, a pending one until running (bounded by wait_timeout, even without wait).
+    """
     if wanted == "running" and state in ("stopped", "stopping"):
         predicted["state"] = "running"
-        return [Action("StartInstances", {})]
+        return [Action("StartInstances", {"wait_first": "stopped"} if state == "stopping" else {})]
     if wanted == "stopped" and state in ("pending", "running"):
         predicted["state"] = "stopped"
-        return [Action("StopInstances", {})]
+        return [Action("StopInstances", {"wait_first": "running"} if state == "pending" else {})]
     return []
+
+
+def cannot_become(wanted: str, state: str | None) -> bool:
+    """Whether an instance seen in ``state`` will never be ``wanted``, however long one waits.
+
+    Only dying states count: a stopped instance seen while waiting for running may be an answer
+    from before the start (DescribeInstances is eventually consistent), a dying one never is.
+    """
+    return wanted != "terminated" and state in DYING_STATES
+
+
+def state_reason(raw: Mapping[str, Any]) -> str:
+    """Why the instance is in its state, as EC2 says it (e.g. Server.InternalError on launch)."""
+    reason = raw.get("StateReason") or {}
+    return (
+        reason.get("Message") or reason.get("Code") or raw.get("StateTransitionReason") or "no reason given"
+    )
 
 
 def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list[str]:
@@ -310,8 +341,23 @@ def is_profile_not_ready(err: Exception) -> bool:
     return any(fragment in message for fragment in PROFILE_NOT_READY)
 
 
+def named_exactly(instances: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The instances that are ``name``: Name tag equal to it, in a state that holds a name.
+
+    The filter sent to EC2 already says so, but a filter value is a pattern to EC2 (``web-?``
+    matches ``web-1``): the identity is checked here too, so no other instance is adopted or
+    terminated whatever the endpoint matched.
+    """
+    return [
+        raw
+        for raw in instances
+        if tag_dict(raw.get("Tags")).get("Name") == name
+        and (raw.get("State") or {}).get("Name") in IDENTITY_STATES
+    ]
+
+
 def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
-    instances = _ec2.instances_named(ec2, name)
+    instances = named_exactly(_ec2.instances_named(ec2, name, IDENTITY_STATES), name)
     if len(instances) > 1:
         ids = ", ".join(sorted(instance["InstanceId"] for instance in instances))
         raise KeylessAwsError(
@@ -374,24 +420,39 @@ class InstanceActions:
     def delete_tags(self, keys: list[str]) -> None:
         _ec2.delete_tags(self.ec2, self.target, keys)
 
-    def start(self) -> None:
+    def start(self, wait_first: str | None = None) -> None:
+        if wait_first:
+            self.await_state(wait_first)
         _ec2.start_instance(self.ec2, self.target)
 
-    def stop(self) -> None:
+    def stop(self, wait_first: str | None = None) -> None:
+        if wait_first:
+            self.await_state(wait_first)
         _ec2.stop_instance(self.ec2, self.target)
 
     def terminate(self) -> None:
         _ec2.terminate_instance(self.ec2, self.target)
 
     def wait_state(self, wanted: str) -> None:
-        if not self.desired.wait:
-            return
+        """After a change: wait for its outcome when the task waits."""
+        if self.desired.wait:
+            self.await_state(wanted)
+
+    def await_state(self, wanted: str) -> None:
+        """Poll until the instance is ``wanted``, up to wait_timeout; fail at once if it never will be."""
         instance_id = self.target
 
         def reached() -> bool | None:
-            raw = _ec2.describe_instance(self.ec2, instance_id)
-            state = (raw or {}).get("State", {}).get("Name")
-            return True if state == wanted else None
+            raw = _ec2.describe_instance(self.ec2, instance_id) or {}
+            state = (raw.get("State") or {}).get("Name")
+            if state == wanted:
+                return True
+            if cannot_become(wanted, state):
+                raise KeylessAwsError(
+                    f"instance {instance_id} is {state}, it will not become {wanted}: {state_reason(raw)}",
+                    code="InstanceStateUnreachable",
+                )
+            return None
 
         poll(
             reached, RetryPolicy(timeout=self.desired.wait_timeout), f"instance {instance_id} to be {wanted}"

@@ -162,14 +162,31 @@ def string_tags(tags: Mapping[str, Any] | None) -> dict[str, str] | None:
     return None if tags is None else {str(key): str(value) for key, value in tags.items()}
 
 
+def is_reserved_tag(key: str) -> bool:
+    """An ``aws:`` key (any case): AWS sets these tags itself and refuses to add, change or delete them.
+
+    CloudFormation (``aws:cloudformation:stack-name``), Auto Scaling and launch templates leave
+    such tags on what they make ("Tag restrictions", EC2 User Guide; the same prefix is reserved in
+    IAM); a plan that touched one would fail on every resource they made.
+    """
+    return key.lower().startswith("aws:")
+
+
 def tag_changes(
     current: Mapping[str, str], desired: Mapping[str, str] | None, purge: bool
 ) -> tuple[dict[str, str], list[str]]:
-    """Tags to set and tag keys to remove; ``desired=None`` means "leave tags alone"."""
+    """Tags to set and tag keys to remove; ``desired=None`` means "leave tags alone".
+
+    Reserved ``aws:`` tags are never set nor removed, whatever ``desired`` and ``purge`` say.
+    """
     if desired is None:
         return {}, []
-    to_set = {key: value for key, value in desired.items() if current.get(key) != value}
-    to_remove = sorted(key for key in current if key not in desired) if purge else []
+    to_set = {
+        key: value for key, value in desired.items() if not is_reserved_tag(key) and current.get(key) != value
+    }
+    to_remove = (
+        sorted(key for key in current if key not in desired and not is_reserved_tag(key)) if purge else []
+    )
     return to_set, to_remove
 
 

@@ -1,9 +1,10 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""Local checks for IAM names, paths, ARNs, descriptions, tags and limits.
+"""Local checks for IAM names, paths, ARNs, descriptions, tags and limits, and for EC2 tags.
 
 Every check raises ``ValidationError(field, rule)`` before any API call, so the user learns
 which option is wrong and what it must satisfy. The limits and character sets are the ones
-the IAM API reference states for CreateRole, CreateInstanceProfile, PutRolePolicy and TagRole.
+the IAM API reference states for CreateRole, CreateInstanceProfile, PutRolePolicy and TagRole;
+EC2 tags follow EC2's own (the ``Tag`` type of the EC2 API reference).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ DESCRIPTION_MAX = 1000
 TAGS_MAX = 50
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
+# EC2 API reference, Tag: keys "accept a maximum of 127 Unicode characters", values 256. EC2
+# allows any character ("Tag restrictions", EC2 User Guide), unlike IAM.
+EC2_TAG_KEY_MAX = 127
+EC2_TAG_VALUE_MAX = 256
 
 # IAM documents names as [\w+=,.@-]+; in its API reference \w means ASCII word characters only.
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_+=,.@-]*")
@@ -177,39 +182,66 @@ def _check_tag_text(text: str, field: str, what: str) -> None:
         )
 
 
-def _check_tag_key(key: object, field: str) -> None:
+def _check_tag_key(key: object, field: str, maximum: int = TAG_KEY_MAX) -> str:
     if not isinstance(key, str):
         raise ValidationError(field, f"key must be a string, not {type(key).__name__}")
     if not key:
         raise ValidationError(field, "key must not be empty")
-    if len(key) > TAG_KEY_MAX:
-        raise ValidationError(field, f"key must be at most {TAG_KEY_MAX} characters (is {len(key)})")
+    if len(key) > maximum:
+        raise ValidationError(field, f"key must be at most {maximum} characters (is {len(key)})")
     if key.lower().startswith("aws:"):
-        raise ValidationError(field, 'key must not start with "aws:" (reserved for AWS)')
-    _check_tag_text(key, field, "key")
+        raise ValidationError(
+            field,
+            'key must not start with "aws:": AWS reserves it for the tags it sets itself '
+            "(such as aws:cloudformation:stack-name), which nobody can add, change or remove",
+        )
+    return key
 
 
-def _check_tag_value(value: object, field: str) -> None:
+def _check_tag_value(value: object, field: str, maximum: int = TAG_VALUE_MAX) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"value must be a string (quote it in YAML), not {type(value).__name__}")
-    if len(value) > TAG_VALUE_MAX:
-        raise ValidationError(field, f"value must be at most {TAG_VALUE_MAX} characters (is {len(value)})")
-    _check_tag_text(value, field, "value")
+    if len(value) > maximum:
+        raise ValidationError(field, f"value must be at most {maximum} characters (is {len(value)})")
+    return value
 
 
-def validate_tags(tags: object, field: str = "tags") -> None:
-    """At most 50 tags; keys 1-128 and values 0-256 characters; no ``aws:`` keys."""
-    if tags is None:
-        return
+def _check_tag_dict(tags: object, field: str) -> dict[Any, Any]:
     if not isinstance(tags, dict):
         raise ValidationError(
             field, f"must be a dictionary of tag keys and values, not {type(tags).__name__}"
         )
+    return tags
+
+
+def validate_tags(tags: object, field: str = "tags") -> None:
+    """IAM tags: at most 50; keys 1-128 and values 0-256 characters of IAM's set; no ``aws:`` keys."""
+    if tags is None:
+        return
+    tags = _check_tag_dict(tags, field)
     if len(tags) > TAGS_MAX:
         raise ValidationError(field, f"must have at most {TAGS_MAX} tags (has {len(tags)})")
     for key, value in tags.items():
-        _check_tag_key(key, f"{field}[{key!r}]")
-        _check_tag_value(value, f"{field}[{key!r}]")
+        _check_tag_text(_check_tag_key(key, f"{field}[{key!r}]"), f"{field}[{key!r}]", "key")
+        _check_tag_text(_check_tag_value(value, f"{field}[{key!r}]"), f"{field}[{key!r}]", "value")
+
+
+def validate_ec2_tags(tags: object, field: str = "tags", added: tuple[str, ...] = ()) -> None:
+    """EC2 tags: keys 1-127 and values 0-256 characters, any character; no ``aws:`` keys.
+
+    At most 50 tags per resource, counting the tags the module adds itself (``added``, e.g. the
+    instance's ``Name`` tag); only ``aws:`` tags do not count, and those cannot be given anyway.
+    """
+    if tags is None:
+        return
+    tags = _check_tag_dict(tags, field)
+    for key, value in tags.items():
+        _check_tag_key(key, f"{field}[{key!r}]", EC2_TAG_KEY_MAX)
+        _check_tag_value(value, f"{field}[{key!r}]", EC2_TAG_VALUE_MAX)
+    count = len(set(tags) | set(added))
+    if count > TAGS_MAX:
+        included = f", the {' and '.join(added)} tag{'s' if len(added) > 1 else ''} included" if added else ""
+        raise ValidationError(field, f"must have at most {TAGS_MAX} tags{included} (has {count})")
 
 
 def _split_policy_name(value: str, field: str) -> tuple[str, str]:

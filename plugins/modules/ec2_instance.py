@@ -10,8 +10,9 @@ module: ec2_instance
 short_description: Launch one EC2 instance with an instance profile, IMDSv2 required by default
 version_added: 0.1.0
 description:
-  - Ensures one EC2 instance, identified by its C(Name) tag among non-terminated instances,
-    is running, stopped or absent.
+  - Ensures one EC2 instance, identified by its C(Name) tag among instances that are pending,
+    running, stopping or stopped, is running, stopped or absent. An instance that is shutting
+    down or terminated no longer holds its name; a new one is launched in its place.
   - A new instance profile takes seconds to become usable by EC2. C(RunInstances) and profile
     association are retried with jittered backoff on EC2's "Invalid IAM Instance Profile" and
     "has no associated IAM Roles" answers (and throttling) for up to O(profile_wait_timeout)
@@ -21,12 +22,19 @@ description:
     (image, type, key, subnet) are never changed in place; a difference is reported as a warning.
   - Metadata options are never downgraded behind the user's back. Only options the user set
     are compared, and every modification sends C(HttpTokens) explicitly.
-  - A wait that runs out of time fails the task.
+  - AWS starts only a stopped instance and stops only a running one. A stopping instance is
+    first waited for until it is stopped, and a pending one (a new instance too) until it is
+    running, for up to O(wait_timeout) seconds even with O(wait=false).
+  - A wait that runs out of time fails the task. A wait fails at once, with the reason EC2
+    gives (for example C(Server.InternalError) on launch), when the instance is shutting down
+    or terminated, since it can then never reach the wanted state.
 author:
   - keyless.aws contributors (@keyless-aws)
 options:
   name:
-    description: Value of the C(Name) tag that identifies the instance.
+    description:
+      - Value of the C(Name) tag that identifies the instance, matched exactly.
+      - C(*) and C(?) are ordinary characters here, never wildcards; C(web-?) is not C(web-1).
     type: str
     required: true
   state:
@@ -73,17 +81,32 @@ options:
         type: str
         choices: [enabled, disabled]
   user_data:
-    description: User data for a new instance (plain text, at most 16 KB; encoded by the module).
+    description:
+      - User data for a new instance, as plain text (a script or cloud-init configuration), at
+        most 16 KB before encoding. It is sent as given; the SDK base64-encodes it for the API, as
+        AWS requires, and the instance reads back the same text.
+      - Used at launch only. The user data of an existing instance is neither compared nor
+        changed (EC2 changes it only while the instance is stopped).
     type: str
   tags:
-    description: Tags besides C(Name). Omitted leaves tags as they are.
+    description:
+      - Tags besides C(Name). Omitted leaves tags as they are.
+      - EC2's rules apply, not IAM's. Keys have 1 to 127 characters and values up to 256, of any
+        characters. At most 50 tags, the C(Name) tag included.
+      - Keys starting with C(aws:) (in any case) are reserved for AWS and refused here.
     type: dict
   purge_tags:
-    description: Remove tags not in O(tags) (the C(Name) tag is always kept).
+    description:
+      - Remove tags not in O(tags) (the C(Name) tag is always kept).
+      - Tags whose key starts with C(aws:), such as C(aws:cloudformation:stack-name) on an
+        instance made by CloudFormation, Auto Scaling or a launch template, are never removed
+        or changed; AWS refuses both.
     type: bool
     default: true
   wait:
-    description: Wait for the instance to reach the wanted state and for the profile association.
+    description:
+      - Wait for the instance to reach the wanted state and for the profile association.
+      - Waiting for an intermediate state before a start or stop is not optional (see above).
     type: bool
     default: true
   wait_timeout:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import base64
+import copy
 import functools
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -317,7 +320,7 @@ def test_profile_never_ready_fails_after_the_budget(clients, monkeypatch, fake_t
     ):
         inst.run(params(), clients, False, False)
     assert fake_time.now <= 60
-    assert _ec2.instances_named(clients.ec2, "web") == []
+    assert _ec2.instances_named(clients.ec2, "web", inst.IDENTITY_STATES) == []
 
 
 def test_throttling_is_retried(clients, monkeypatch, fake_time):
@@ -348,3 +351,458 @@ def test_wait_timeout_is_a_failure(clients, monkeypatch, fake_time):
         KeylessAwsError, match=r"timed out after 300s waiting for instance i-.* to be running"
     ):
         inst.run(params(), clients, False, False)
+
+
+# --- user data: botocore base64-encodes UserData for RunInstances itself -------------------------
+
+SCRIPT = "#!/bin/sh\necho 'keyless' > /tmp/keyless\n"
+
+
+def test_user_data_is_sent_as_text_not_base64():
+    actions, _unused = inst.plan_create(inst.desired_instance(params(user_data=SCRIPT)))
+    assert actions[0].args["request"]["UserData"] == SCRIPT
+
+
+def test_user_data_stored_by_ec2_decodes_once_to_the_script(clients):
+    make_profile(clients)
+    launched = inst.run(params(user_data=SCRIPT), clients, False, False)
+    attribute = clients.ec2.describe_instance_attribute(
+        InstanceId=launched["instance"]["instance_id"], Attribute="userData"
+    )
+    assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+
+
+def test_user_data_limit_is_16_kb_of_raw_text():
+    inst.desired_instance(params(user_data="x" * 16384))  # base64 would make it 21848 bytes
+    with pytest.raises(ValidationError, match="user_data: must be at most 16 KB"):
+        inst.desired_instance(params(user_data="é" * 8193))  # 16386 bytes of UTF-8
+
+
+# --- fake EC2: what moto cannot play ------------------------------------------------------------
+
+PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/web-profile"
+LAUNCH_FAILED = {"Code": "Server.InternalError", "Message": "Server.InternalError: Internal error on launch"}
+
+
+def ec2_pattern(value):
+    """An EC2 filter value as a regex: * and ? are wildcards, a backslash escapes the next character."""
+    parts = re.findall(r"\\.|.", value, re.DOTALL)
+    wild = {"*": ".*", "?": "."}
+    return "".join(
+        re.escape(part[-1]) if part.startswith("\\") else wild.get(part, re.escape(part)) for part in parts
+    )
+
+
+def aws_refuses(operation, code, message):
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+# Where each transitional state settles ("Instance state changes", EC2 User Guide).
+SETTLES = {"pending": "running", "stopping": "stopped", "shutting-down": "terminated"}
+
+
+class FakeEc2:
+    """EC2 as AWS plays it where moto does not, with every call recorded by its AWS name.
+
+    A transitional state (pending, stopping, shutting-down) shows in ``dwell`` DescribeInstances
+    answers, then the instance settles ("Instance state changes", EC2 User Guide). StartInstances
+    needs a stopped instance and StopInstances a running one, else IncorrectInstanceState; tags
+    with the reserved ``aws:`` prefix cannot be created or deleted. Filter values are wildcards.
+    """
+
+    def __init__(self, *instances, dwell=2, launch_fails=None):
+        self.instances = {raw["InstanceId"]: {**raw, "shown": 0} for raw in instances}
+        self.calls = []
+        self.dwell = dwell
+        self.launch_fails = launch_fails
+        self.launched = 0
+
+    # reads
+
+    def describe_instances(self, InstanceIds=None, Filters=None):
+        self.calls.append("DescribeInstances")
+        found = [raw for raw in self.instances.values() if self._matches(raw, InstanceIds, Filters or [])]
+        answer = {"Reservations": [{"Instances": [self._view(raw) for raw in found]}]}
+        for raw in found:
+            self._age(raw)
+        return answer
+
+    def get_paginator(self, name):
+        assert name == "describe_instances"
+        fake = self
+
+        class Paginator:
+            def paginate(self, **kwargs):
+                yield fake.describe_instances(**kwargs)
+
+        return Paginator()
+
+    def describe_iam_instance_profile_associations(self, Filters):
+        self.calls.append("DescribeIamInstanceProfileAssociations")
+        instance_id = Filters[0]["Values"][0]
+        association = {
+            "InstanceId": instance_id,
+            "State": "associated",
+            "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        }
+        return {"IamInstanceProfileAssociations": [association]}
+
+    # mutations
+
+    def run_instances(self, MinCount, MaxCount, TagSpecifications, **request):
+        self.calls.append("RunInstances")
+        self.launched += 1
+        raw = fake_instance(
+            "pending",
+            instance_id=f"i-{self.launched:017x}",
+            tags=TagSpecifications[0]["Tags"],
+            request=request,
+        )
+        if self.launch_fails:
+            raw["failure"] = ("terminated", self.launch_fails)
+        self.instances[raw["InstanceId"]] = raw
+        return {"Instances": [self._view(raw)]}
+
+    def start_instances(self, InstanceIds):
+        self.calls.append("StartInstances")
+        raw = self._one(InstanceIds, "StartInstances", ("stopped",), "started")
+        raw.update(state="pending", shown=0)
+        raw.pop("StateReason", None)
+        return {}
+
+    def stop_instances(self, InstanceIds):
+        self.calls.append("StopInstances")
+        raw = self._one(InstanceIds, "StopInstances", ("running", "stopping", "stopped"), "stopped")
+        if raw["state"] == "running":
+            raw.update(state="stopping", shown=0)
+        return {}
+
+    def terminate_instances(self, InstanceIds):
+        self.calls.append("TerminateInstances")
+        raw = self.instances[InstanceIds[0]]
+        if raw["state"] != "terminated":
+            raw.update(state="shutting-down", shown=0)
+            raw.pop("failure", None)
+        return {}
+
+    def create_tags(self, Resources, Tags):
+        self.calls.append("CreateTags")
+        self._refuse_reserved("CreateTags", [tag["Key"] for tag in Tags])
+        self.instances[Resources[0]]["tags"].update({tag["Key"]: tag["Value"] for tag in Tags})
+        return {}
+
+    def delete_tags(self, Resources, Tags):
+        self.calls.append("DeleteTags")
+        self._refuse_reserved("DeleteTags", [tag["Key"] for tag in Tags])
+        for tag in Tags:
+            self.instances[Resources[0]]["tags"].pop(tag["Key"], None)
+        return {}
+
+    def mutating(self):
+        return [call for call in self.calls if not call.startswith("Describe")]
+
+    # the simulation
+
+    def _matches(self, raw, ids, filters):
+        if ids is not None and raw["InstanceId"] not in ids:
+            return False
+        for item in filters:
+            if item["Name"] == "instance-state-name" and raw["state"] not in item["Values"]:
+                return False
+            if item["Name"].startswith("tag:"):
+                value = raw["tags"].get(item["Name"][4:])
+                if value is None or not any(re.fullmatch(ec2_pattern(v), value) for v in item["Values"]):
+                    return False
+        return True
+
+    def _age(self, raw):
+        raw["shown"] += 1
+        if raw["state"] in SETTLES and raw["shown"] >= self.dwell:
+            failure = raw.pop("failure", None)
+            if failure:  # the instance settles elsewhere, and says why
+                raw["state"], raw["StateReason"] = failure
+            else:
+                raw["state"] = SETTLES[raw["state"]]
+            raw["shown"] = 0
+
+    def _one(self, ids, operation, allowed, verb):
+        raw = self.instances[ids[0]]
+        if raw["state"] not in allowed:
+            message = f"The instance '{raw['InstanceId']}' is not in a state from which it can be {verb}."
+            raise aws_refuses(operation, "IncorrectInstanceState", message)
+        return raw
+
+    def _refuse_reserved(self, operation, keys):
+        if any(key.lower().startswith("aws:") for key in keys):
+            raise aws_refuses(
+                operation,
+                "InvalidParameterValue",
+                "Tag keys starting with 'aws:' are reserved for internal use",
+            )
+
+    def _view(self, raw):
+        view = {key: value for key, value in raw.items() if key[0].isupper()}
+        view["State"] = {"Name": raw["state"]}
+        view["Tags"] = [{"Key": key, "Value": value} for key, value in raw["tags"].items()]
+        return copy.deepcopy(view)
+
+
+def fake_instance(state, name="web", instance_id="i-0123456789abcdef0", tags=None, request=None):
+    request = request or {}
+    return {
+        "InstanceId": instance_id,
+        "ImageId": request.get("ImageId", AMI),
+        "InstanceType": request.get("InstanceType", "t3.micro"),
+        "SubnetId": "subnet-12345678",
+        "IamInstanceProfile": {"Arn": PROFILE_ARN},
+        "MetadataOptions": request.get(
+            "MetadataOptions",
+            {"HttpTokens": "required", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+        ),
+        "state": state,
+        "shown": 0,
+        "tags": {tag["Key"]: tag["Value"] for tag in tags} if tags else {"Name": name},
+    }
+
+
+class FakeClients:
+    region = "us-east-1"
+
+    def __init__(self, ec2):
+        self.ec2 = ec2
+        self.iam = None
+
+
+def run_fake(fake, check_mode=False, **overrides):
+    return inst.run(params(**overrides), FakeClients(fake), check_mode, False)
+
+
+def test_the_fake_plays_what_aws_refuses():
+    fake = FakeEc2(fake_instance("pending"))
+    with pytest.raises(ClientError, match="IncorrectInstanceState"):
+        fake.stop_instances(InstanceIds=["i-0123456789abcdef0"])
+    with pytest.raises(ClientError, match="IncorrectInstanceState"):
+        fake.start_instances(InstanceIds=["i-0123456789abcdef0"])
+    answers = [fake.describe_instances() for _poll in range(3)]
+    states = [answer["Reservations"][0]["Instances"][0]["State"]["Name"] for answer in answers]
+    assert states == ["pending", "pending", "running"]
+    with pytest.raises(ClientError, match="reserved"):
+        fake.delete_tags(Resources=["i-0123456789abcdef0"], Tags=[{"Key": "aws:cloudformation:stack-name"}])
+
+
+# --- the Name tag is matched exactly: EC2 filter values are wildcards --------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [("web-?", r"web-\?"), ("web-*", r"web-\*"), ("a\\b", "a\\\\b"), ("web-1", "web-1"), ("*?\\", r"\*\?\\")],
+)
+def test_name_filter_escapes_ec2_wildcards(name, sent):
+    assert _ec2.filter_literal(name) == sent
+    assert re.fullmatch(ec2_pattern(sent), name)
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_launches_its_own_instance_instead_of_adopting_another(fake_time, name):
+    fake = FakeEc2(fake_instance("running", name="web-1"))
+    result = run_fake(fake, name=name)
+    assert result["operations"] == ["RunInstances"]
+    assert result["instance"]["instance_id"] != "i-0123456789abcdef0"
+    assert result["instance"]["tags"]["Name"] == name
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_absent_leaves_other_instances_alone(name):
+    fake = FakeEc2(fake_instance("running", name="web-1"))
+    result = run_fake(fake, name=name, state="absent")
+    assert (result["changed"], fake.mutating()) == (False, [])
+    assert fake.instances["i-0123456789abcdef0"]["state"] == "running"
+
+
+def test_only_an_exact_name_is_an_identity_whatever_the_endpoint_answers():
+    # An endpoint that reads the filter as a pattern anyway (moto has no escape for a backslash).
+    raws = [
+        {"InstanceId": "i-1", "State": {"Name": "running"}, "Tags": [{"Key": "Name", "Value": "web-1"}]},
+        {"InstanceId": "i-2", "State": {"Name": "running"}, "Tags": [{"Key": "Name", "Value": "web-?"}]},
+        {"InstanceId": "i-3", "State": {"Name": "running"}, "Tags": [{"Key": "name", "Value": "web-?"}]},
+    ]
+    assert [raw["InstanceId"] for raw in inst.named_exactly(raws, "web-?")] == ["i-2"]
+    assert inst.named_exactly(raws, "web-*") == []
+
+
+# --- instance states: wait for the intermediate state, never send what AWS refuses -------------
+
+
+def test_running_waits_for_a_stopping_instance_to_stop_before_starting_it(fake_time):
+    fake = FakeEc2(fake_instance("stopping"))
+    result = run_fake(fake)
+    assert fake.calls == [
+        "DescribeInstances",  # found: stopping
+        "DescribeInstances",  # still stopping
+        "DescribeInstances",  # stopped: now it can be started
+        "StartInstances",
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # running
+        "DescribeInstances",  # read back
+    ]
+    assert (result["changed"], result["operations"], result["instance"]["state"]) == (
+        True,
+        ["StartInstances"],
+        "running",
+    )
+
+
+def test_stopped_waits_for_a_pending_instance_to_run_before_stopping_it(fake_time):
+    fake = FakeEc2(fake_instance("pending"))
+    result = run_fake(fake, state="stopped")
+    assert fake.calls == [
+        "DescribeInstances",  # found: pending
+        "DescribeInstances",  # still pending
+        "DescribeInstances",  # running: now it can be stopped
+        "StopInstances",
+        "DescribeInstances",  # stopping
+        "DescribeInstances",  # stopping
+        "DescribeInstances",  # stopped
+        "DescribeInstances",  # read back
+    ]
+    assert (result["operations"], result["instance"]["state"]) == (["StopInstances"], "stopped")
+
+
+def test_stopped_without_wait_launches_then_waits_for_running_before_stopping(fake_time):
+    fake = FakeEc2()
+    result = run_fake(fake, state="stopped", wait=False)
+    assert fake.calls == [
+        "DescribeInstances",  # nothing named web
+        "RunInstances",
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # pending
+        "DescribeInstances",  # running: now it can be stopped
+        "StopInstances",
+        "DescribeInstances",  # read back, not waited for
+    ]
+    assert (result["operations"], result["instance"]["state"]) == (
+        ["RunInstances", "StopInstances"],
+        "stopping",
+    )
+
+
+def test_waiting_for_the_intermediate_state_is_bounded_by_wait_timeout(fake_time):
+    fake = FakeEc2(fake_instance("stopping"), dwell=10**9)
+    with pytest.raises(
+        KeylessAwsError, match=r"timed out after 30s waiting for instance i-\w+ to be stopped"
+    ):
+        run_fake(fake, wait=False, wait_timeout=30)
+    assert fake.mutating() == []
+    assert 25 <= fake_time.now <= 30  # the last pause would have overrun the timeout
+
+
+def test_a_shutting_down_instance_is_gone_so_a_new_one_is_launched(fake_time):
+    fake = FakeEc2(fake_instance("shutting-down"))
+    result = run_fake(fake)
+    assert result["changed"] is True
+    assert result["operations"] == ["RunInstances"]
+    assert result["instance"]["instance_id"] != "i-0123456789abcdef0"
+    assert result["instance"]["state"] == "running"
+
+
+def test_absent_with_only_a_shutting_down_instance_changes_nothing():
+    fake = FakeEc2(fake_instance("shutting-down"))
+    result = run_fake(fake, state="absent")
+    assert (result["changed"], result["operations"]) == (False, [])
+    assert fake.calls == ["DescribeInstances"]
+
+
+def test_a_launch_that_ends_terminated_fails_fast_with_its_state_reason(fake_time):
+    fake = FakeEc2(launch_fails=LAUNCH_FAILED)
+    with pytest.raises(
+        KeylessAwsError,
+        match=r"instance i-\w+ is terminated, it will not become running: Server.InternalError",
+    ) as err:
+        run_fake(fake)
+    assert err.value.code == "InstanceStateUnreachable"
+    assert fake_time.now < 10  # not the 300 s of wait_timeout
+
+
+@pytest.mark.parametrize(
+    ("state", "wanted", "verdict"),
+    [
+        ("terminated", "running", True),
+        ("shutting-down", "running", True),
+        ("terminated", "stopped", True),
+        ("shutting-down", "stopped", True),
+        ("shutting-down", "terminated", False),
+        ("stopped", "running", False),  # may be an answer from before the start
+        ("pending", "running", False),
+        ("running", "stopped", False),  # may be an answer from before the stop
+        (None, "running", False),  # not visible yet
+    ],
+)
+def test_which_states_can_never_become_the_wanted_one(state, wanted, verdict):
+    assert inst.cannot_become(wanted, state) is verdict
+
+
+@pytest.mark.parametrize(
+    ("existing", "overrides", "operations", "predicted"),
+    [
+        ("stopping", {}, ["StartInstances"], "running"),
+        ("pending", {"state": "stopped"}, ["StopInstances"], "stopped"),
+        (None, {"state": "stopped", "wait": False}, ["RunInstances", "StopInstances"], "stopped"),
+        ("shutting-down", {}, ["RunInstances"], "running"),
+        ("shutting-down", {"state": "absent"}, [], None),
+    ],
+)
+def test_check_mode_predicts_each_transition_and_mutates_nothing(existing, overrides, operations, predicted):
+    fake = FakeEc2(*([fake_instance(existing)] if existing else []))
+    result = run_fake(fake, check_mode=True, **overrides)
+    assert fake.calls == ["DescribeInstances"]
+    assert result["operations"] == operations
+    assert result["instance"].get("state") == predicted
+
+
+# --- reserved aws: tags are AWS's -------------------------------------------------------------
+
+
+def test_adopting_a_cloudformation_instance_never_touches_its_aws_tags():
+    stack = {"aws:cloudformation:stack-name": "web-stack", "aws:cloudformation:logical-id": "Web"}
+    tags = [{"Key": key, "Value": value} for key, value in {"Name": "web", "old": "x", **stack}.items()]
+    fake = FakeEc2(fake_instance("running", tags=tags))
+    result = run_fake(fake, tags={"team": "ops"})
+    assert fake.mutating() == ["DeleteTags", "CreateTags"]
+    assert fake.instances["i-0123456789abcdef0"]["tags"] == {"Name": "web", "team": "ops", **stack}
+    assert result["instance"]["tags"] == {"Name": "web", "team": "ops", **stack}
+    assert run_fake(fake, tags={"team": "ops"})["changed"] is False
+
+
+# --- EC2's tag rules, not IAM's ------------------------------------------------------------------
+
+
+def test_ec2_tags_accept_characters_iam_refuses():
+    desired = inst.desired_instance(
+        params(tags={"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256})
+    )
+    assert desired.tags == {"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256}
+
+
+@pytest.mark.parametrize(
+    ("tags", "rule"),
+    [
+        ({"k" * 128: "v"}, r"tags\['k+'\]: key must be at most 127 characters \(is 128\)"),
+        ({"k": "v" * 257}, r"tags\['k'\]: value must be at most 256 characters \(is 257\)"),
+        (
+            {f"k{i}": "v" for i in range(50)},
+            r"tags: must have at most 50 tags, the Name tag included \(has 51\)",
+        ),
+        (
+            {"aws:cloudformation:stack-name": "s"},
+            r"tags\['aws:cloudformation:stack-name'\]: key must not start",
+        ),
+    ],
+)
+def test_ec2_tags_are_refused_by_ec2_rules(tags, rule):
+    with pytest.raises(ValidationError, match=f"^{rule}"):
+        inst.desired_instance(params(tags=tags))
+
+
+def test_forty_nine_tags_and_the_name_tag_are_fifty():
+    inst.desired_instance(params(tags={f"k{i}": "v" for i in range(49)}))

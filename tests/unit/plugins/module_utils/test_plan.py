@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.keyless.aws.plugins.module_utils import (
+    _ec2_instance,
     _iam_instance_profile,
     _iam_role,
     _iam_role_policy,
@@ -173,6 +174,27 @@ def test_tag_planner_removes_first_and_predicts_the_result():
     assert (actions, tags) == ([], {"a": "1", "b": "2"})
 
 
+STACK_TAGS = {"aws:cloudformation:stack-name": "web-stack", "AWS:autoscaling:groupName": "web-asg"}
+
+
+@pytest.mark.parametrize("operations", [("TagRole", "UntagRole"), ("CreateTags", "DeleteTags")])
+def test_tag_planner_never_purges_reserved_aws_tags(operations):
+    actions, tags = plan_tags({"a": "1", **STACK_TAGS}, {"b": "2"}, True, operations)
+    tag_op, untag_op = operations
+    assert actions == [Action(untag_op, {"keys": ["a"]}), Action(tag_op, {"tags": {"b": "2"}})]
+    assert tags == {"b": "2", **STACK_TAGS}
+    actions, tags = plan_tags(STACK_TAGS, {}, True, operations)
+    assert (actions, tags) == ([], STACK_TAGS)
+
+
+def test_tag_planner_never_sets_reserved_aws_tags():
+    current = {"aws:cloudformation:stack-name": "web-stack"}
+    desired = {"aws:cloudformation:stack-name": "other", "aws:new": "x", "team": "ops"}
+    actions, tags = plan_tags(current, desired, True, ("CreateTags", "DeleteTags"))
+    assert actions == [Action("CreateTags", {"tags": {"team": "ops"}})]
+    assert tags == {"aws:cloudformation:stack-name": "web-stack", "team": "ops"}
+
+
 # --- every planned action's arguments are its handler's keyword arguments -----------------------
 
 
@@ -222,6 +244,32 @@ def role_policy_plans():
     return rp.RolePolicyResource(policy_params, FakeClients(), False).handlers(), put + delete
 
 
+def instance_plans():
+    ec2 = _ec2_instance
+    base = {**defaults(ec2), "name": "web", "image_id": "ami-12345678", "instance_profile": "p"}
+    created, predicted = ec2.plan_create(
+        ec2.desired_instance({**base, "state": "stopped", "tags": {"a": "1"}})
+    )
+    current = {
+        **predicted,
+        "instance_id": "i-1",
+        "state": "stopping",
+        "iam_instance_profile_arn": "arn:aws:iam::123456789012:instance-profile/old",
+        "tags": {"Name": "web", "old": "1"},
+    }
+    desired = ec2.desired_instance(
+        {**base, "metadata_options": {"http_tokens": "optional"}, "tags": {"b": "2"}}
+    )
+    changed, _unused = ec2.plan_update(current, desired)
+    stop, _unused = ec2.plan_update(
+        {**current, "state": "pending"}, ec2.desired_instance({**base, "state": "stopped"})
+    )
+    gone, _unused = ec2.plan_update(current, ec2.desired_instance({**base, "state": "absent"}))
+    resource = ec2.InstanceResource(base, FakeClients(), False)
+    handlers = ec2.InstanceActions(resource.ec2, resource.desired, "i-1").handlers()
+    return handlers, created + changed + stop + gone
+
+
 class FakeClients:
     iam = object()
     ec2 = object()
@@ -232,7 +280,7 @@ def defaults(module):
     return {key: option.get("default") for key, option in module.OPTIONS.items()}
 
 
-@pytest.mark.parametrize("plans", [role_plans, profile_plans, role_policy_plans])
+@pytest.mark.parametrize("plans", [role_plans, profile_plans, role_policy_plans, instance_plans])
 def test_planned_arguments_bind_to_the_handlers(plans):
     handlers, actions = plans()
     assert len({action.operation for action in actions}) >= 2

@@ -11,6 +11,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     managed_policy_candidates,
     validate_arn,
     validate_description,
+    validate_ec2_tags,
     validate_instance_profile_name,
     validate_max_session_duration,
     validate_path,
@@ -295,6 +296,63 @@ def test_tag_key_must_be_string():
 
 def test_tags_use_given_field():
     rejects(validate_tags, {"": "v"}, field="role_tags", match=r"^role_tags\[''\]: key must not be empty$")
+
+
+# --- EC2 tags: EC2's own rules (CreateTags "Tag" in the EC2 API Reference, "Tag restrictions") --
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        None,
+        {},
+        {"cost center": "ops (eu)", "owners": "a,b", "query": "x?y*#!&<>"},
+        {"k" * 127: "v" * 256},
+        {"k": ""},
+        {f"k{i}": "v" for i in range(50)},
+    ],
+)
+def test_ec2_tags_accepted(tags):
+    validate_ec2_tags(tags)
+
+
+def test_ec2_tag_key_at_most_127():
+    rejects(
+        validate_ec2_tags,
+        {"k" * 128: "v"},
+        match=r"^tags\['k+'\]: key must be at most 127 characters \(is 128\)$",
+    )
+
+
+def test_ec2_tag_value_at_most_256():
+    rejects(validate_ec2_tags, {"k": "v" * 257}, match=r"^tags\['k'\]: value must be at most 256 characters")
+
+
+def test_ec2_tags_at_most_fifty_counting_the_tags_the_module_adds():
+    validate_ec2_tags({f"k{i}": "v" for i in range(49)}, added=("Name",))
+    validate_ec2_tags({"Name": "web", **{f"k{i}": "v" for i in range(49)}}, added=("Name",))
+    rejects(
+        validate_ec2_tags,
+        {f"k{i}": "v" for i in range(50)},
+        added=("Name",),
+        match=r"^tags: must have at most 50 tags, the Name tag included \(has 51\)$",
+    )
+
+
+@pytest.mark.parametrize("key", ["aws:cloudformation:stack-name", "AWS:x"])
+def test_ec2_tag_key_reserved_prefix_is_explained(key):
+    rejects(
+        validate_ec2_tags,
+        {key: "v"},
+        match=r'^tags\[.*\]: key must not start with "aws:": AWS reserves it for the tags it sets itself',
+    )
+
+
+@pytest.mark.parametrize(
+    ("tags", "rule"), [({"": "v"}, "key must not be empty"), ({"k": 5}, "value must be a string")]
+)
+def test_ec2_tags_keys_and_values_are_strings(tags, rule):
+    rejects(validate_ec2_tags, tags, field="instance_tags", match=f"^instance_tags\\[.*\\]: {rule}")
 
 
 # --- managed policy references -------------------------------------------------------------

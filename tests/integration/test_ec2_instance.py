@@ -1,0 +1,151 @@
+"""ec2_instance through ansible-playbook against the moto server, where moto plays AWS's behaviour.
+
+Each test reads the outcome with boto3 from the server, not through the module. What moto does
+not play (intermediate instance states, IncorrectInstanceState, refusing ``aws:`` tag deletes)
+is tested in tests/unit/plugins/module_utils/test_ec2_instance.py with fake answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from harness import ACCESS_KEY, REGION, SECRET_KEY
+
+PLAYBOOK = Path(__file__).parent / "playbooks" / "ec2_instance_task.yml"
+IMAGE = "ami-12c6146b"  # moto accepts any image id unless told to validate them
+SCRIPT = "#!/bin/sh\necho 'keyless user data' > /tmp/keyless-user-data\n"
+
+
+@pytest.fixture
+def ec2(aws):
+    return boto3.client(
+        "ec2",
+        endpoint_url=aws.url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+
+
+@pytest.fixture
+def converge_instance(run_playbook, tmp_path):
+    """``converge_instance(name=..., state=..., ...)``: one ec2_instance task; its result."""
+    runs = itertools.count()
+
+    def converge(**options: Any) -> dict[str, Any]:
+        results_file = tmp_path / f"instance-result-{next(runs)}.json"
+        extra_vars = {f"instance_{option}": value for option, value in options.items()}
+        result = run_playbook(PLAYBOOK, extra_vars={**extra_vars, "results_file": str(results_file)})
+        assert result.rc == 0, result
+        return json.loads(results_file.read_text())
+
+    return converge
+
+
+def launch_directly(ec2, name: str, **tags: str) -> str:
+    """An instance made by someone else (boto3), as CloudFormation or a colleague would."""
+    tag_list = [{"Key": key, "Value": value} for key, value in {"Name": name, **tags}.items()]
+    answer = ec2.run_instances(
+        ImageId=IMAGE,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}],
+    )
+    return answer["Instances"][0]["InstanceId"]
+
+
+def described(ec2, instance_id: str) -> dict[str, Any]:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+
+
+def state_of(ec2, instance_id: str) -> str:
+    return described(ec2, instance_id)["State"]["Name"]
+
+
+def tags_of(ec2, instance_id: str) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in described(ec2, instance_id).get("Tags", [])}
+
+
+# --- user data: botocore encodes it; encoded twice, cloud-init gets base64 text -------------------
+
+
+def test_user_data_reaches_the_instance_as_the_script_not_base64(converge_instance, ec2):
+    launched = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
+    assert launched["changed"] is True
+    attribute = ec2.describe_instance_attribute(
+        InstanceId=launched["instance"]["instance_id"], Attribute="userData"
+    )
+    # DescribeInstanceAttribute answers base64; decoded once it is the script itself.
+    assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+    again = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
+    assert again["changed"] is False
+
+
+# --- the Name tag is an identity, not a pattern: EC2 filter values are wildcards -------------------
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_never_adopts_another_instance(converge_instance, ec2, name):
+    other = launch_directly(ec2, "web-1")
+    launched = converge_instance(name=name, image_id=IMAGE)
+    assert launched["changed"] is True
+    assert launched["operations"] == ["RunInstances"]
+    assert launched["instance"]["instance_id"] != other
+    assert tags_of(ec2, launched["instance"]["instance_id"])["Name"] == name
+    assert tags_of(ec2, other)["Name"] == "web-1"
+    # The wildcard name finds its own instance again (the escaped filter matches it literally).
+    again = converge_instance(name=name, image_id=IMAGE)
+    assert again["changed"] is False
+    assert again["instance"]["instance_id"] == launched["instance"]["instance_id"]
+
+
+@pytest.mark.parametrize("name", ["web-?", "web-*"])
+def test_a_wildcard_name_absent_terminates_no_other_instance(converge_instance, ec2, name):
+    others = [launch_directly(ec2, "web-1"), launch_directly(ec2, "web-12")]
+    gone = converge_instance(name=name, state="absent")
+    assert gone["changed"] is False
+    assert gone["operations"] == []
+    assert [state_of(ec2, other) for other in others] == ["running", "running"]
+
+
+def test_absent_with_a_wildcard_name_terminates_only_its_own_instance(converge_instance, ec2):
+    other = launch_directly(ec2, "web-1")
+    own = launch_directly(ec2, "web-?")
+    gone = converge_instance(name="web-?", state="absent")
+    assert gone["operations"] == ["TerminateInstances"]
+    assert (state_of(ec2, own), state_of(ec2, other)) == ("terminated", "running")
+
+
+# --- tags: reserved aws: keys are AWS's, EC2 tags follow EC2's rules -------------------------------
+
+
+def test_adopting_an_instance_with_aws_tags_keeps_them(converge_instance, ec2):
+    # What CloudFormation leaves on an instance it made; AWS refuses to delete these keys.
+    reserved = {"aws:cloudformation:stack-name": "web-stack", "aws:cloudformation:logical-id": "Web"}
+    instance_id = launch_directly(ec2, "from-a-stack", team="old", **reserved)
+    adopted = converge_instance(name="from-a-stack", tags={"team": "new"})
+    assert adopted["changed"] is True
+    assert adopted["operations"] == ["CreateTags"]
+    assert tags_of(ec2, instance_id) == {"Name": "from-a-stack", "team": "new", **reserved}
+    assert adopted["instance"]["tags"] == tags_of(ec2, instance_id)
+    assert converge_instance(name="from-a-stack", tags={"team": "new"})["changed"] is False
+
+
+def test_purging_to_no_tags_keeps_aws_tags(converge_instance, ec2):
+    instance_id = launch_directly(ec2, "from-asg", team="x", **{"aws:autoscaling:groupName": "web-asg"})
+    purged = converge_instance(name="from-asg", tags={})
+    assert purged["operations"] == ["DeleteTags"]
+    assert tags_of(ec2, instance_id) == {"Name": "from-asg", "aws:autoscaling:groupName": "web-asg"}
+
+
+def test_ec2_tags_accept_what_ec2_accepts_and_iam_does_not(converge_instance, ec2):
+    tags = {"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256}
+    launched = converge_instance(name="ec2-tag-rules", image_id=IMAGE, tags=tags)
+    assert launched["changed"] is True
+    assert tags_of(ec2, launched["instance"]["instance_id"]) == {"Name": "ec2-tag-rules", **tags}
