@@ -35,8 +35,10 @@ def test_aws_config_and_ca_bundle_reach_botocore(run_playbook, aws, tmp_path):
             "ca_bundle": str(certificates.ca),
             "proxy_url": proxy_url,
         }
-        # -vvv: the callback prints each result with its invocation (the task's arguments).
-        result = run_playbook(PLAYBOOK, extra_vars=extra_vars, verbosity=3)
+        # -vvv: the callback prints each result with its invocation (the task's arguments), which
+        # ansible-core 2.21 adds to results only with INJECT_INVOCATION (2.19 always does).
+        inject = {"ANSIBLE_INJECT_INVOCATION": "true"}
+        result = run_playbook(PLAYBOOK, extra_vars=extra_vars, verbosity=3, env=inject)
     assert result.rc == 0, result
     results = json.loads(results_file.read_text())
 
