@@ -1,6 +1,8 @@
 """Print the closing table of ``make test`` and its last line, ``summary: N passed, N failed, N skipped``.
 
-Usage: ``python hack/test_summary.py REPORTS_DIR LEG=STATUS:SECONDS... total:SECONDS``
+Usage: ``python hack/test_summary.py REPORTS_DIR LEG=STATUS:SECONDS[:WHY]... total:SECONDS``
+
+STATUS is ``ok``, ``FAILED`` or ``skipped`` (the leg could not run here; WHY says why).
 
 Counts come from the JUnit files the legs leave in REPORTS_DIR:
 
@@ -8,17 +10,24 @@ Counts come from the JUnit files the legs leave in REPORTS_DIR:
 * ``<leg>/`` (ansible-test sanity, one file per sanity test): one count per sanity test, failed
   when any of its cases failed, skipped when all of them were skipped.
 
-A leg without a report (lint) counts as one check. A leg whose make target failed but whose
-report shows no failure (it broke before or outside its tests) adds one failure, so the last
-line never says "0 failed" for a run that exits non-zero.
+Lint leaves no report and counts as one check. Any other leg that leaves no report did not run
+its tests: like a leg that could not run (no Python 3.12), it counts as one skipped check, named
+in the table, so "0 skipped" never hides a missing leg. Under ``CI=true`` a missing leg is a
+failure instead, and the exit status is 1. A leg whose make target failed but whose report shows
+no failure (it broke before or outside its tests) adds one failure, so the last line never says
+"0 failed" for a run that exits non-zero.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
+
+# Legs that check without a test report of their own.
+REPORTLESS = frozenset({"lint"})
 
 
 def case_outcome(case: ET.Element) -> str:
@@ -54,36 +63,49 @@ def report_counts(reports: Path, leg: str) -> Counter[str] | None:
     return None
 
 
-def main(argv: list[str]) -> int:
+def leg_row(reports: Path, leg: str, status: str, why: str, in_ci: bool) -> tuple[Counter[str], str]:
+    """The outcome counts of one leg and the detail its row shows."""
+    counts = report_counts(reports, leg) if status != "skipped" else None
+    if counts is None and leg in REPORTLESS:
+        return Counter({"passed" if status == "ok" else "failed": 1}), "1 check"
+    if counts is None and status != "FAILED":
+        why = why or "it left no test report"
+        if in_ci:
+            return Counter({"failed": 1}), f"MISSING: not run ({why}); CI=true needs every leg"
+        return Counter({"skipped": 1}), f"not run ({why})"
+    counts = counts or Counter()
+    detail = ", ".join(f"{counts[key]} {key}" for key in ("passed", "failed", "skipped"))
+    if status == "FAILED" and not counts["failed"]:
+        counts["failed"] += 1
+        detail += " (+1: the leg itself failed)"
+    return counts, detail
+
+
+def main(argv: list[str], in_ci: bool = False) -> int:
     reports = Path(argv[0])
     total_seconds = "?"
     rows = []
     overall: Counter[str] = Counter()
+    missing = []
     for arg in argv[1:]:
         if arg.startswith("total:"):
             total_seconds = arg.removeprefix("total:")
             continue
         leg, rest = arg.split("=", 1)
-        status, seconds = rest.split(":", 1)
-        counts = report_counts(reports, leg) if status != "skipped" else Counter()
-        if status == "skipped":
-            detail = "not run"
-        elif counts is None:
-            counts = Counter({"passed" if status == "ok" else "failed": 1})
-            detail = "1 check"
-        else:
-            detail = ", ".join(f"{counts[key]} {key}" for key in ("passed", "failed", "skipped"))
-        if status == "FAILED" and not counts["failed"]:
-            counts["failed"] += 1
-            detail += " (+1: the leg itself failed)"
+        status, seconds, *why = rest.split(":", 2)
+        counts, detail = leg_row(reports, leg, status, "".join(why), in_ci)
+        if detail.startswith("MISSING"):
+            missing.append(leg)
         overall += counts
         rows.append(f"  {leg:<18} {status:<8} {seconds:>5}s  {detail}")
     print("==== test summary")
     print("\n".join(rows))
     print(f"  total time {total_seconds}s")
+    if missing:
+        print(f"  missing under CI=true: {', '.join(missing)}")
     print(f"summary: {overall['passed']} passed, {overall['failed']} failed, {overall['skipped']} skipped")
-    return 0
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:], in_ci=os.environ.get("CI", "").lower() == "true"))
