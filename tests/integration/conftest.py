@@ -13,6 +13,15 @@ from launcher import Service, start_aws_server
 BOTH_PATHS_MODULES = frozenset({"test_iam_modules"})
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--execution-paths",
+        default=",".join(EXECUTION_PATHS),
+        help="comma-separated execution paths the both-paths tests run on (default: fast,module). "
+        "test_fast_path compares the two paths case by case whatever this says.",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_paths: run the test once per execution path (fast, module)")
 
@@ -22,7 +31,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "run_playbook" not in metafunc.fixturenames:
         return
     if metafunc.module.__name__ in BOTH_PATHS_MODULES or metafunc.definition.get_closest_marker("both_paths"):
-        metafunc.parametrize("execution_path", EXECUTION_PATHS)
+        paths = metafunc.config.getoption("--execution-paths").split(",")
+        unknown = set(paths) - set(EXECUTION_PATHS)
+        if unknown:
+            raise pytest.UsageError(f"--execution-paths: unknown {sorted(unknown)}; known {EXECUTION_PATHS}")
+        metafunc.parametrize("execution_path", paths)
 
 
 @pytest.fixture(scope="session")
