@@ -149,3 +149,66 @@ def test_ec2_tags_accept_what_ec2_accepts_and_iam_does_not(converge_instance, ec
     launched = converge_instance(name="ec2-tag-rules", image_id=IMAGE, tags=tags)
     assert launched["changed"] is True
     assert tags_of(ec2, launched["instance"]["instance_id"]) == {"Name": "ec2-tag-rules", **tags}
+
+
+# --- branches a reviewer could break with every other test still green (issue 13) -------------
+
+
+def test_two_live_instances_with_one_name_fail_naming_both_and_change_neither(converge_instance, ec2):
+    first, second = launch_directly(ec2, "twin", team="a"), launch_directly(ec2, "twin", team="a")
+    refused = converge_instance(name="twin", tags={"team": "b"}, may_fail=True)
+    assert (refused["failed"], refused["error_code"]) == (True, "AmbiguousName")
+    ids = ", ".join(sorted([first, second]))
+    assert refused["msg"] == (
+        f"more than one live instance is named twin ({ids}); name must identify one instance"
+    )
+    assert [tags_of(ec2, twin) for twin in (first, second)] == [{"Name": "twin", "team": "a"}] * 2
+    assert [state_of(ec2, twin) for twin in (first, second)] == ["running", "running"]
+
+
+def test_subnet_security_groups_key_and_user_data_are_sent_on_launch(converge_instance, ec2):
+    # A VPC of its own: without SubnetId and SecurityGroupIds the instance would land in the
+    # default VPC's subnet and group, so a launch that dropped them could not pass.
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="launch-sg", Description="issue 13", VpcId=vpc)["GroupId"]
+    ec2.create_key_pair(KeyName="launch-key")
+    launched = converge_instance(
+        name="sent-on-launch",
+        image_id=IMAGE,
+        key_name="launch-key",
+        subnet_id=subnet,
+        security_group_ids=[group],
+        user_data=SCRIPT,
+    )
+    assert launched["operations"] == ["RunInstances"]
+    instance_id = launched["instance"]["instance_id"]
+    raw = described(ec2, instance_id)
+    assert (raw["VpcId"], raw["SubnetId"], raw["KeyName"]) == (vpc, subnet, "launch-key")
+    assert [sg["GroupId"] for sg in raw["SecurityGroups"]] == [group]
+    attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+
+
+def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_instance, ec2, aws):
+    iam = boto3.client(
+        "iam",
+        endpoint_url=aws.url,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+    assume = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    trust = {"Version": "2012-10-17", "Statement": [assume]}
+    iam.create_role(RoleName="later-role", AssumeRolePolicyDocument=json.dumps(trust))
+    profile_arn = iam.create_instance_profile(InstanceProfileName="later-profile")["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName="later-profile", RoleName="later-role")
+    instance_id = launch_directly(ec2, "profile-later")
+    by_instance = [{"Name": "instance-id", "Values": [instance_id]}]
+    associations = ec2.describe_iam_instance_profile_associations
+    assert associations(Filters=by_instance)["IamInstanceProfileAssociations"] == []
+    # Nothing to replace: the profile is associated (a lost association fails in 30 s, not 300).
+    associated = converge_instance(name="profile-later", instance_profile="later-profile", wait_timeout=30)
+    assert associated["operations"] == ["AssociateIamInstanceProfile"]
+    (association,) = associations(Filters=by_instance)["IamInstanceProfileAssociations"]
+    assert (association["State"], association["IamInstanceProfile"]["Arn"]) == ("associated", profile_arn)

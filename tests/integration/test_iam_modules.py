@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -189,3 +190,106 @@ def test_profile_naming_a_missing_role_fails_fast_and_creates_nothing(run_playbo
     iam = aws_client(aws, "iam")
     assert iam.list_instance_profiles()["InstanceProfiles"] == []
     assert "CreateInstanceProfile" not in [call["operation"] for call in awscalls.fetch_calls(aws.url)]
+
+
+# --- branches a reviewer could break with every other test still green (issue 13) -------------
+
+BRANCHES = PLAYBOOKS / "iam_branches.yml"
+READ_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}],
+}
+
+
+def converge_branches(run_playbook, results_file, **extra_vars):
+    """One run of iam_branches.yml; the role's and the profile's results as the tasks returned them."""
+    result = run_playbook(BRANCHES, extra_vars={**extra_vars, "results_file": str(results_file)})
+    assert result.rc == 0, result
+    return json.loads(results_file.read_text())
+
+
+def test_purged_tags_boundary_and_managed_policies_are_gone_as_aws_shows(run_playbook, aws, tmp_path):
+    iam = aws_client(aws, "iam")
+    boundary, first, second = (
+        iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(READ_ONLY))["Policy"]["Arn"]
+        for name in ("boundary", "managed-a", "managed-b")
+    )
+    two_tags = {"keep": "1", "drop": "2"}
+    created = converge_branches(
+        run_playbook,
+        tmp_path / "create.json",
+        role_tags=two_tags,
+        role_managed_policies=[first, second],
+        profile_tags=two_tags,
+    )
+    assert created["role"]["operations"] == ["CreateRole", "AttachRolePolicy", "AttachRolePolicy"]
+    attached = iam.list_attached_role_policies(RoleName="branch-role")["AttachedPolicies"]
+    assert sorted(policy["PolicyArn"] for policy in attached) == [first, second]
+
+    # A tag dropped (purge_tags defaults to true), a boundary set, every managed policy purged.
+    updated = converge_branches(
+        run_playbook,
+        tmp_path / "update.json",
+        role_tags={"keep": "1"},
+        role_boundary=boundary,
+        role_managed_policies=[],
+        profile_tags={"keep": "1"},
+    )
+    assert updated["role"]["operations"] == [
+        "PutRolePermissionsBoundary",
+        "DetachRolePolicy",
+        "DetachRolePolicy",
+        "UntagRole",
+    ]
+    assert updated["profile"]["operations"] == ["UntagInstanceProfile"]
+    role = iam.get_role(RoleName="branch-role")["Role"]
+    assert role["Tags"] == [{"Key": "keep", "Value": "1"}]
+    assert role["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+        "PermissionsBoundaryArn": boundary,
+    }
+    assert iam.list_attached_role_policies(RoleName="branch-role")["AttachedPolicies"] == []
+    profile = iam.get_instance_profile(InstanceProfileName="branch-profile")["InstanceProfile"]
+    assert profile["Tags"] == [{"Key": "keep", "Value": "1"}]
+
+    # The boundary removed as the module documents it (an empty string); a different path on the
+    # existing profile refused, naming path, with the tag given alongside not applied.
+    awscalls.reset_calls(aws.url)
+    removed = converge_branches(
+        run_playbook,
+        tmp_path / "remove.json",
+        role_boundary="",
+        profile_path="/other/",
+        profile_tags={"keep": "1", "new": "3"},
+    )
+    assert removed["role"]["operations"] == ["DeleteRolePermissionsBoundary"]
+    assert "PermissionsBoundary" not in iam.get_role(RoleName="branch-role")["Role"]
+    refused = removed["profile"]
+    assert refused["failed"] is True
+    assert refused["field"] == "path"
+    assert refused["msg"] == "path: cannot change on an existing instance profile (it is /); delete it first"
+    profile = iam.get_instance_profile(InstanceProfileName="branch-profile")["InstanceProfile"]
+    assert (profile["Path"], profile["Tags"]) == ("/", [{"Key": "keep", "Value": "1"}])
+    assert [member["RoleName"] for member in profile["Roles"]] == ["branch-role"]
+    mutating = awscalls.mutating_calls(awscalls.fetch_calls(aws.url))
+    assert [call["operation"] for call in mutating] == ["DeleteRolePermissionsBoundary"]
+
+
+def test_a_module_needing_a_region_without_one_fails_naming_region(run_playbook, aws, tmp_path):
+    iam = aws_client(aws, "iam")
+    iam.create_instance_profile(InstanceProfileName="region-profile")
+    awscalls.reset_calls(aws.url)
+    results_file = tmp_path / "results.json"
+    result = run_playbook(PLAYBOOKS / "region_missing.yml", extra_vars={"results_file": str(results_file)})
+    assert result.rc == 0, result
+    results = json.loads(results_file.read_text())
+    instance, profile = results["instance"], results["profile"]
+    assert (instance["failed"], instance["field"]) == (True, "region")
+    assert instance["msg"] == "region: is required for ec2 (or set AWS_REGION)"
+    assert (profile["failed"], profile["field"]) == (True, "region")
+    assert profile["msg"] == (
+        "region: is needed to check which EC2 instances use the instance profile (or set force: true)"
+    )
+    # ec2_instance called nothing; the profile was read (IAM needs no region), and kept.
+    assert [call["operation"] for call in awscalls.fetch_calls(aws.url)] == ["GetInstanceProfile"]
+    assert iam.get_instance_profile(InstanceProfileName="region-profile")["InstanceProfile"]["Path"] == "/"

@@ -582,3 +582,23 @@ def test_attach_right_after_create_retries_no_such_entity_but_not_on_an_existing
     with pytest.raises(AwsApiError, match="NoSuchEntity"):
         _role.run(params(managed_policies=[arn, other]), clients, False, False)
     assert attach.attempts == 1
+
+
+def test_delete_role_answering_delete_conflict_once_is_retried_and_the_role_is_gone(
+    clients, answer_error, fake_clock
+):
+    # Right after the role left its profile, IAM can still answer DeleteConflict until its
+    # replicas agree (IAM User Guide, "Changes that I make are not always immediately visible").
+    _role.run(params(), clients, False, False)
+    clients.iam.create_instance_profile(InstanceProfileName="prof")
+    clients.iam.add_role_to_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+    conflict = answer_error(
+        "DeleteConflict", "Cannot delete entity, must remove roles from instance profile first.", "DeleteRole"
+    )
+    delete = failing_first(clients.iam.delete_role, [conflict])
+    clients.iam.delete_role = delete
+    result = _role.run(params(state="absent"), clients, False, False)
+    assert result["operations"] == ["RemoveRoleFromInstanceProfile", "DeleteRole"]
+    assert delete.attempts == 2
+    assert 0 < fake_clock.now <= 120
+    assert clients.iam.list_roles()["Roles"] == []
