@@ -31,6 +31,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from awscalls import CALLS_PATH, RESET_CALLS_PATH
+from bad_day import BAD_DAY_PATH, CALL_KEY, BadDay, parse_spec
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -252,11 +253,13 @@ class CallRecorder:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith(OWN_PREFIX):
+        if path.startswith(OWN_PREFIX) and path != BAD_DAY_PATH:
             return self._serve_own(environ, path, start_response)
         record = describe_request(environ)
         if record is None:
             return self._app(environ, start_response)
+        # The bad-day layer behind this one reads the description and marks the faults it injects.
+        environ[CALL_KEY] = record
         return self._record_and_forward(record, environ, start_response)
 
     def _record_and_forward(self, record: dict[str, Any], environ: Environ,
@@ -312,6 +315,14 @@ def _loopback_host(value: str) -> str:
     return value
 
 
+def _bad_day_spec(value: str) -> str:
+    try:
+        parse_spec(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return value
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", type=_loopback_host, default="127.0.0.1",
@@ -322,17 +333,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--preload", default="",
                         help="comma-separated moto services to load before listening, e.g. iam,ec2")
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--bad-day", default="off", type=_bad_day_spec,
+                        help="AWS on a bad day (sandbox/bad_day.py): off (default), realistic, or "
+                        "name=value items, e.g. realistic,iam-consistency=5")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="exit when the parent process goes away (test harnesses)")
     return parser.parse_args(argv)
 
 
-def build_app(preload: list[str]) -> CallRecorder:
+def build_app(preload: list[str], bad_day: str = "off") -> CallRecorder:
     dispatcher = DomainDispatcherApplication(create_backend_app)
     for service in preload:
         # Importing a backend takes up to a second (ec2); pay it before the first call.
         dispatcher.app_instances[service] = create_backend_app(service)
-    return CallRecorder(dispatcher)
+    return CallRecorder(BadDay(dispatcher, parse_spec(bad_day)))
 
 
 def _write_port_file(path: Path, port: int) -> None:
@@ -378,7 +392,7 @@ def serve(server: BaseWSGIServer, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    app = build_app([name.strip() for name in args.preload.split(",") if name.strip()])
+    app = build_app([name.strip() for name in args.preload.split(",") if name.strip()], args.bad_day)
     handler = QuietRequestHandler if args.quiet else MotoRequestHandler
     server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
     # moto builds some URLs (e.g. S3 presigned redirects) from MOTO_PORT.

@@ -10,12 +10,14 @@ import json
 import re
 import urllib.request
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 CALLS_PATH = "/_keyless/calls"
 RESET_CALLS_PATH = "/_keyless/calls/reset"
 MOTO_RESET_PATH = "/moto-api/reset"
 MOTO_RESET_AUTH_PATH = "/moto-api/reset-auth"
+BAD_DAY_PATH = "/_keyless/bad-day"
 
 # Operation names that only read. AWS names its read-only actions Get*/List*/Describe*/Head*
 # (GetCallerIdentity, GetObject, HeadObject, ListObjectsV2, ...); the few others are listed.
@@ -84,3 +86,22 @@ def set_enforcement(endpoint: str, on: bool, timeout: float = 10.0) -> None:
     requests left means enforced from now on, ``inf`` means never (moto's default).
     """
     _request(endpoint, MOTO_RESET_AUTH_PATH, "POST", timeout, b"0" if on else b"inf")
+
+
+def bad_day(endpoint: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The server's bad-day spec and the faults it injected so far, by kind."""
+    return json.loads(_request(endpoint, BAD_DAY_PATH, "GET", timeout))
+
+
+def save_bad_day(endpoint: str, report: Path, name: str, timeout: float = 10.0) -> None:
+    """Add the faults the server injected, under ``name``, to a JSON report of several servers."""
+    saved = json.loads(report.read_text()) if report.exists() else {}
+    state = bad_day(endpoint, timeout)
+    saved[name] = {"spec": state["spec"], "faults": state["faults"]}
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+
+
+def set_bad_day(endpoint: str, spec: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Replace the bad-day spec (``off``, ``realistic``, ``name=value,...``); counters are kept."""
+    return json.loads(_request(endpoint, BAD_DAY_PATH, "POST", timeout, spec.encode()))

@@ -56,12 +56,12 @@ def step(title: str) -> float:
     return time.monotonic()
 
 
-def run_demo(root: Path, verbose: bool) -> int:
+def run_demo(root: Path, verbose: bool, bad_day: str = "off") -> int:
     timings: dict[str, float] = {}
     started = step("Starting the sandbox (moto as AWS, metadata service emulator) on 127.0.0.1")
-    with Sandbox(root) as sandbox:
+    with Sandbox(root, bad_day=bad_day) as sandbox:
         imds = sandbox.imds.url if sandbox.imds else "-"
-        print(f"AWS endpoint: {sandbox.endpoint}   metadata service: {imds}")
+        print(f"AWS endpoint: {sandbox.endpoint}   metadata service: {imds}   bad day: {bad_day}")
         vars_file = root / "sandbox-vars.json"
         vars_file.write_text(json.dumps(sandbox.extra_vars(), indent=2))
         timings["sandbox start"] = time.monotonic() - started
@@ -98,12 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dir", type=Path, help="sandbox directory (default: a new temporary one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="ansible-playbook -v")
+    parser.add_argument(
+        "--bad-day",
+        default="off",
+        help="AWS on a bad day (sandbox/bad_day.py): off (default), realistic, or name=value items",
+    )
     args = parser.parse_args(argv)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run_demo(args.dir.resolve(), args.verbose)
+        return run_demo(args.dir.resolve(), args.verbose, args.bad_day)
     with tempfile.TemporaryDirectory(prefix="keyless-sandbox-") as tmp:
-        return run_demo(Path(tmp), args.verbose)
+        return run_demo(Path(tmp), args.verbose, args.bad_day)
 
 
 if __name__ == "__main__":

@@ -121,9 +121,13 @@ def start_aws_server(
     quiet: bool = True,
     python: str = sys.executable,
     timeout: float = START_TIMEOUT,
+    bad_day: str = "off",
 ) -> Service:
-    """``aws_server.py`` (moto and the call recorder), ``preload`` being e.g. ``"iam,ec2"``."""
-    argv = [python, str(SANDBOX / "aws_server.py"), *["--quiet"] * quiet]
+    """``aws_server.py`` (moto and the call recorder), ``preload`` being e.g. ``"iam,ec2"``.
+
+    ``bad_day`` is the server's ``--bad-day`` spec (sandbox/bad_day.py): ``off``, ``realistic``, ...
+    """
+    argv = [python, str(SANDBOX / "aws_server.py"), *["--quiet"] * quiet, "--bad-day", bad_day]
     argv += ["--preload", preload] if preload else []
     return start_service("aws_server", argv, workdir, clean_environment(), timeout)
 

@@ -28,6 +28,7 @@ REPO = SANDBOX.parent
 sys.path.insert(0, str(SANDBOX))
 
 from awscalls import set_enforcement  # noqa: E402
+from bad_day import HARNESS_APP_ID  # noqa: E402
 from launcher import Service, clean_environment, start_aws_server, start_service, stop_recorded  # noqa: E402
 
 REGION = "us-east-1"
@@ -46,6 +47,8 @@ class Sandbox:
     instance_name: str = "keyless-logs-writer"
     bucket: str = "keyless-sandbox-logs"
     region: str = REGION
+    # The AWS server's --bad-day spec (sandbox/bad_day.py): "off", "realistic", ...
+    bad_day: str = "off"
     aws: Service | None = None
     imds: Service | None = None
     admin_key: tuple[str, str] = ("", "")
@@ -80,7 +83,9 @@ class Sandbox:
             raise
 
     def _start(self) -> None:
-        self.aws = start_aws_server(self.run_dir, preload="iam,ec2,s3,sts", python=self.python)
+        self.aws = start_aws_server(
+            self.run_dir, preload="iam,ec2,s3,sts", python=self.python, bad_day=self.bad_day
+        )
         self.services.append(self.aws)
         self.admin_key = self._bootstrap()
         imds_argv = [
@@ -94,7 +99,9 @@ class Sandbox:
             self.region,
             "--moto-auth-toggle",
         ]
-        self.imds = start_service("imds", imds_argv, self.run_dir, clean_environment(self._admin_env()))
+        # The emulator is AWS's side of the instance: it meets a kind AWS on a bad day.
+        imds_env = clean_environment({**self._admin_env(), "AWS_SDK_UA_APP_ID": HARNESS_APP_ID})
+        self.imds = start_service("imds", imds_argv, self.run_dir, imds_env)
         self.services.append(self.imds)
         set_enforcement(self.endpoint, on=True)
         for path in ("home", "root", "tmp"):
