@@ -10,6 +10,9 @@ Counts come from the JUnit files the legs leave in REPORTS_DIR:
 * ``<leg>/`` (ansible-test sanity, one file per sanity test): one count per sanity test, failed
   when any of its cases failed, skipped when all of them were skipped.
 
+Legs run with an AWS server on a bad day (``--bad-day``, sandbox/bad_day.py) leave
+``bad-day/<leg>-<worker>.json``: the table is followed by the faults injected, by leg and kind.
+
 Lint leaves no report and counts as one check. Any other leg that leaves no report did not run
 its tests: like a leg that could not run (no Python 3.12), it counts as one skipped check, named
 in the table, so "0 skipped" never hides a missing leg. Under ``CI=true`` a missing leg is a
@@ -20,6 +23,7 @@ no failure (it broke before or outside its tests) adds one failure, so the last 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import xml.etree.ElementTree as ET
@@ -81,6 +85,23 @@ def leg_row(reports: Path, leg: str, status: str, why: str, in_ci: bool) -> tupl
     return counts, detail
 
 
+def bad_day_lines(reports: Path) -> list[str]:
+    """One line per leg that ran on a bad day: its spec and the faults injected, by kind."""
+    legs: dict[str, tuple[set[str], Counter[str]]] = {}
+    for path in sorted((reports / "bad-day").glob("*.json")):
+        leg = path.stem.rsplit("-", 1)[0]
+        specs, faults = legs.setdefault(leg, (set(), Counter()))
+        for server in json.loads(path.read_text()).values():
+            specs.add(server["spec"])
+            faults.update(server["faults"])
+    lines = []
+    for leg, (specs, faults) in legs.items():
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(faults.items())) or "none"
+        lines.append(f"  {leg:<18} faults injected: {kinds} ({sum(faults.values())} in all)")
+        lines.extend(f"  {'':<18} spec: {spec}" for spec in sorted(specs))
+    return lines
+
+
 def main(argv: list[str], in_ci: bool = False) -> int:
     reports = Path(argv[0])
     total_seconds = "?"
@@ -101,6 +122,10 @@ def main(argv: list[str], in_ci: bool = False) -> int:
     print("==== test summary")
     print("\n".join(rows))
     print(f"  total time {total_seconds}s")
+    faults = bad_day_lines(reports)
+    if faults:
+        print("==== AWS on a bad day (sandbox/bad_day.py)")
+        print("\n".join(faults))
     if missing:
         print(f"  missing under CI=true: {', '.join(missing)}")
     print(f"summary: {overall['passed']} passed, {overall['failed']} failed, {overall['skipped']} skipped")

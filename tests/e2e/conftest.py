@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import awscalls
 import pytest
 
 from sandbox import Sandbox
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path_factory.mktemp("sandbox")) as box:
+def sandbox(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, bad_day_report: Path | None
+) -> Iterator[Sandbox]:
+    """The AWS server runs with ``--bad-day`` (tests/conftest.py) and reports what it injected."""
+    with Sandbox(tmp_path_factory.mktemp("sandbox"), bad_day=request.config.getoption("--bad-day")) as box:
         yield box
+        if bad_day_report is not None:
+            awscalls.save_bad_day(box.endpoint, bad_day_report, f"e2e:{request.module.__name__}")

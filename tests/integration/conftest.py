@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import awscalls
 import pytest
@@ -39,22 +40,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def aws_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, bad_day_report: Path | None
+) -> Iterator[Service]:
     """The local AWS stand-in, started once per session (per xdist worker) and always stopped.
 
-    Not quiet: its log (``aws_server.log`` beside the port file) has a line per request.
+    Not quiet: its log (``aws_server.log`` beside the port file) has a line per request. It runs
+    with ``--bad-day`` (tests/conftest.py); what it injected goes to ``--bad-day-report``.
     """
-    server = start_aws_server(tmp_path_factory.mktemp("aws_server"), quiet=False)
+    spec = request.config.getoption("--bad-day")
+    server = start_aws_server(tmp_path_factory.mktemp("aws_server"), quiet=False, bad_day=spec)
     try:
         yield server
+        if bad_day_report is not None:
+            awscalls.save_bad_day(server.url, bad_day_report, "integration")
     finally:
         server.stop()
 
 
 @pytest.fixture
-def aws(aws_server: Service) -> Service:
-    """The server with no resources and no recorded calls; ``aws.url`` is its endpoint."""
+def aws(request: pytest.FixtureRequest, aws_server: Service) -> Service:
+    """The server with no resources and no recorded calls; ``aws.url`` is its endpoint.
+
+    Its bad-day spec is the session's, or the test's ``@pytest.mark.bad_day(SPEC)``, with its
+    fault counters (not its totals) started afresh, so where faults fall does not depend on the
+    tests before.
+    """
     awscalls.reset_all(aws_server.url)
+    marker = request.node.get_closest_marker("bad_day")
+    awscalls.set_bad_day(aws_server.url, marker.args[0] if marker else request.config.getoption("--bad-day"))
     return aws_server
 
 

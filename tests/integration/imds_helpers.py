@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from bad_day import HARNESS_APP_ID
 from harness import ACCESS_KEY, REGION, SANDBOX, SECRET_KEY
 from launcher import Service, clean_environment, start_service
 
@@ -77,8 +78,9 @@ def role_credentials(imds: Service, role: str, token: str) -> dict[str, Any]:
 
 def imds_env(keys: tuple[str, str] | None = DUMMY_KEYS) -> dict[str, str]:
     """The caller's environment without AWS settings; ``keys`` as the emulator's own credentials."""
-    own = {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]} if keys else None
-    return clean_environment(own)
+    own = {"AWS_ACCESS_KEY_ID": keys[0], "AWS_SECRET_ACCESS_KEY": keys[1]} if keys else {}
+    # AWS's side of the instance: a kind AWS on a bad day (sandbox/bad_day.py).
+    return clean_environment({**own, "AWS_SDK_UA_APP_ID": HARNESS_APP_ID})
 
 
 def imds_argv(aws_endpoint: str, instance_id: str, *extra_args: str) -> list[str]:
