@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -84,6 +86,10 @@ THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingE
 IDENTITY_STATES = ["pending", "running", "stopping", "stopped"]
 # States an instance never leaves except for terminated: waiting there for anything else is futile.
 DYING_STATES = frozenset({"shutting-down", "terminated"})
+# RunInstances' ClientToken: at most 64 ASCII characters ("Ensuring idempotency", EC2 API Reference).
+TOKEN_PREFIX = "keyless-"
+# How many earlier launches with the same request a replayed token may lead through (below).
+MAX_TOKEN_GENERATIONS = 20
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,20 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
     return actions, predicted
 
 
+def launch_token(request: Mapping[str, Any], passed: Sequence[str] = ()) -> str:
+    """The same token for the same request (and the same earlier instances it brought back)."""
+    material = json.dumps({"request": request, "passed": list(passed)}, sort_keys=True, default=str)
+    return f"{TOKEN_PREFIX}{hashlib.sha256(material.encode()).hexdigest()[:48]}"
+
+
+def is_launch_of(instance: Mapping[str, Any], name: str) -> bool:
+    """Whether RunInstances' instance is a live one of this name, not an earlier launch replayed."""
+    if instance.get("State", {}).get("Name") in DYING_STATES:
+        return False
+    tags = instance.get("Tags")
+    return tags is None or tag_dict(tags).get("Name") == name
+
+
 def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]:
     predicted = dict(current)
     actions: list[Action] = []
@@ -399,7 +419,26 @@ class InstanceActions:
         return self.instance_id
 
     def launch(self, request: dict[str, Any]) -> None:
-        self.instance_id = _ec2.run_instance(self.ec2, request)["InstanceId"]
+        """RunInstances with a ClientToken made from the request, so a launch happens once.
+
+        A retried call whose answer was lost, and two runs of the same task at once, send the same
+        token and get the same instance back. EC2 keeps a token for at least 24 hours after the
+        instance terminates, and answers it with that instance: a token that brings back an
+        instance that is gone (or no longer carries this name) is salted with its id and sent again.
+        """
+        passed: list[str] = []
+        while len(passed) < MAX_TOKEN_GENERATIONS:
+            token = launch_token(request, passed)
+            instance = _ec2.run_instance(self.ec2, {**request, "ClientToken": token})
+            if is_launch_of(instance, self.desired.name):
+                self.instance_id = instance["InstanceId"]
+                return
+            passed.append(instance["InstanceId"])
+        raise KeylessAwsError(
+            f"RunInstances gave back {len(passed)} earlier instances for this request instead of a new one "
+            f"({', '.join(passed)})",
+            operation="RunInstances",
+        )
 
     def associate(self, profile: dict[str, str]) -> None:
         _ec2.associate_profile(self.ec2, self.target, profile)

@@ -17,6 +17,11 @@ description:
     association are retried with jittered backoff on EC2's "Invalid IAM Instance Profile" and
     "has no associated IAM Roles" answers (and throttling) for up to O(profile_wait_timeout)
     seconds; every retry is reported in RV(retries).
+  - C(RunInstances) carries a C(ClientToken) made from the launch request, so a launch happens
+    once even when its answer is lost and the call is retried, or when two runs of the same task
+    launch at once: EC2 answers the same token with the same instance. A token that brings back
+    an instance that has since terminated (EC2 keeps tokens for at least 24 hours after that) is
+    salted with that instance's id and sent again.
   - An existing instance gets the wanted profile associated (or the association replaced),
     its metadata options and tags corrected, and is started or stopped. Other settings
     (image, type, key, subnet) are never changed in place; a difference is reported as a warning.

@@ -416,6 +416,9 @@ class FakeEc2:
         self.dwell = dwell
         self.launch_fails = launch_fails
         self.launched = 0
+        # RunInstances' ClientToken -> the instance it launched ("Ensuring idempotency").
+        self.tokens = {}
+        self.tokens_sent = []
 
     # reads
 
@@ -451,6 +454,10 @@ class FakeEc2:
 
     def run_instances(self, MinCount, MaxCount, TagSpecifications, **request):
         self.calls.append("RunInstances")
+        self.tokens_sent.append(request.get("ClientToken"))
+        known = self.tokens.get(request.get("ClientToken"))
+        if known is not None:  # the same reservation again; only the state may have moved on
+            return {"Instances": [self._view(self.instances[known])]}
         self.launched += 1
         raw = fake_instance(
             "pending",
@@ -461,6 +468,8 @@ class FakeEc2:
         if self.launch_fails:
             raw["failure"] = ("terminated", self.launch_fails)
         self.instances[raw["InstanceId"]] = raw
+        if request.get("ClientToken"):
+            self.tokens[request["ClientToken"]] = raw["InstanceId"]
         return {"Instances": [self._view(raw)]}
 
     def start_instances(self, InstanceIds):
@@ -806,3 +815,54 @@ def test_ec2_tags_are_refused_by_ec2_rules(tags, rule):
 
 def test_forty_nine_tags_and_the_name_tag_are_fifty():
     inst.desired_instance(params(tags={f"k{i}": "v" for i in range(49)}))
+
+
+# --- RunInstances' ClientToken: one launch per request, however often it is sent ---------------
+
+
+def test_the_launch_token_is_the_same_for_the_same_request_and_fits_ec2s_limit():
+    request = {"ImageId": AMI, "InstanceType": "t3.micro", "TagSpecifications": [{"Tags": [{"Key": "Name"}]}]}
+    token = inst.launch_token(request)
+    assert token == inst.launch_token(dict(reversed(list(request.items()))))
+    assert len(token) <= 64 and token.isascii() and token.startswith("keyless-")
+    assert token != inst.launch_token({**request, "InstanceType": "t3.small"})
+    assert token != inst.launch_token(request, ["i-0123456789abcdef0"])
+
+
+def test_two_runs_launching_the_same_instance_at_once_get_one_instance(fake_time):
+    # Both runs read before either launched (no instance named web), then both launch.
+    fake = FakeEc2()
+    desired = inst.desired_instance(params())
+    request = inst.plan_create(desired)[0][0].args["request"]
+    first, second = (inst.InstanceActions(fake, desired, None) for _run in range(2))
+    first.launch(request)
+    second.launch(request)
+    assert first.instance_id == second.instance_id == "i-00000000000000001"
+    assert fake.launched == 1 and len(set(fake.tokens_sent)) == 1
+
+
+def test_a_token_that_brings_back_a_terminated_instance_is_salted_and_sent_again(fake_time):
+    # The same task ran a day ago; that instance was terminated. EC2 keeps its token.
+    fake = FakeEc2()
+    desired = inst.desired_instance(params())
+    request = inst.plan_create(desired)[0][0].args["request"]
+    earlier = inst.InstanceActions(fake, desired, None)
+    earlier.launch(request)
+    fake.instances[earlier.instance_id]["state"] = "terminated"
+    result = run_fake(fake)
+    assert result["changed"] is True
+    assert fake.calls.count("RunInstances") == 3 and fake.launched == 2
+    assert result["instance"]["instance_id"] == "i-00000000000000002"
+    assert fake.tokens_sent[2] == inst.launch_token(request, ["i-00000000000000001"])
+
+
+def test_a_replayed_instance_that_no_longer_has_the_name_is_not_adopted(fake_time):
+    fake = FakeEc2()
+    desired = inst.desired_instance(params())
+    request = inst.plan_create(desired)[0][0].args["request"]
+    earlier = inst.InstanceActions(fake, desired, None)
+    earlier.launch(request)
+    fake.instances[earlier.instance_id]["tags"]["Name"] = "renamed-by-hand"
+    result = run_fake(fake)
+    assert result["instance"]["instance_id"] == "i-00000000000000002"
+    assert fake.instances["i-00000000000000001"]["tags"]["Name"] == "renamed-by-hand"
