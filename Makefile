@@ -34,6 +34,11 @@ TEST_ENV := $(ANSIBLE_ENV) HYPOTHESIS_STORAGE_DIRECTORY=$(BUILD)/hypothesis
 
 UNIT_ARGS ?= -n 2
 INTEGRATION_ARGS ?= -n 2
+# AWS on a bad day (sandbox/bad_day.py): the 3.11 integration leg and the e2e flow run with the
+# AWS server playing IAM's eventual consistency, EC2's state transitions, throttling, 5xx answers,
+# lost responses and AWS's refusals. BAD_DAY=off runs them on a kind AWS (faster).
+BAD_DAY ?= realistic
+bad_day_args = --bad-day $(BAD_DAY) --bad-day-report $(REPORTS)/bad-day/$(1)
 
 .PHONY: help venv venv-py312 link lint sanity unit integration e2e packaging \
 	molecule unit-py312 integration-py312 sanity-py312 test demo bench lock clean
@@ -48,7 +53,7 @@ help:
 	@echo "make molecule     pytest tests/molecule: role scenarios through molecule"
 	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox"
 	@echo "make packaging    build, install offline and use the collection tarball"
-	@echo "make demo         the end-to-end demo (sandbox/demo.py)"
+	@echo "make demo         the end-to-end demo (sandbox/demo.py); DEMO_ARGS=\"--bad-day realistic\" on a bad day"
 	@echo "make bench        keyless.aws vs amazon.aws: API calls and time per task (bench/run.py)"
 	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
 	@echo "make clean        remove venvs, .build and test output"
@@ -123,14 +128,14 @@ unit: venv link
 	$(call pytest,$(VENV),tests/unit,$(UNIT_ARGS),unit-py311)
 
 integration: venv link
-	$(call pytest,$(VENV),tests/integration,$(INTEGRATION_ARGS),integration-py311)
+	$(call pytest,$(VENV),tests/integration,$(INTEGRATION_ARGS) $(call bad_day_args,integration-py311),integration-py311)
 
 packaging: venv
 	$(call pytest,$(VENV),tests/packaging,,packaging-py311)
 
 # The whole flow on the sandbox: site.yml, again, broken variants, teardown (one sandbox, in order).
 e2e: venv link
-	$(call pytest,$(VENV),tests/e2e,,e2e-py311)
+	$(call pytest,$(VENV),tests/e2e,$(call bad_day_args,e2e-py311),e2e-py311)
 
 # Role scenarios driven through molecule, from pytest (tests/molecule/), on 3.11 only.
 MOLECULE_ARGS ?=
@@ -178,10 +183,11 @@ test: venv $(if $(PY312),venv-py312)
 
 # --- the demo and housekeeping -----------------------------------------------------------------
 
+DEMO_ARGS ?=
 # The demo script (sandbox/demo.py) starts the local AWS stand-in and runs playbooks/site.yml.
 demo: venv link
 	@[ -f sandbox/demo.py ] || { echo "error: sandbox/demo.py does not exist yet: there is no demo to run" >&2; exit 1; }
-	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py
+	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py $(DEMO_ARGS)
 
 # The benchmark against amazon.aws (bench/README.md); matplotlib only for its chart.
 BENCH_ARGS ?=

@@ -445,6 +445,19 @@ def is_base64(text: str) -> bool:
     return True
 
 
+# --- where moto fails and AWS answers --------------------------------------------------------------
+
+
+def moto_gap(operation: str, params: dict[str, str], answer: Answer) -> Answer:
+    """AWS's answer where moto breaks: removing a role that is not in the profile (moto: a 500)."""
+    if operation == "RemoveRoleFromInstanceProfile" and answer.status == 500:
+        message = (
+            f"Role {params.get('RoleName')} is not in instance profile {params.get('InstanceProfileName')}."
+        )
+        return error_answer("iam", 404, "NoSuchEntity", message)
+    return answer
+
+
 # --- the layer ---------------------------------------------------------------------------------
 
 _INSTANCE_ID = re.compile(r"<instanceId>(i-[0-9a-f]+)</instanceId>")
@@ -510,7 +523,7 @@ class BadDay:
         if early is not None:
             _drain(environ)
             return early
-        answer = self._forward(environ)
+        answer = moto_gap(operation, params, self._forward(environ))
         if answer.status < 300:
             self._after_success(call, service, operation, params, answer)
         if not exempt and self._loses(operation):
@@ -653,7 +666,11 @@ class BadDay:
             captured["status"], captured["headers"] = int(status.split(" ", 1)[0]), list(headers)
             return lambda data: None
 
-        chunks = self._app(environ, capture)
+        try:
+            chunks = self._app(environ, capture)
+        except Exception as error:  # moto crashed: a 500, as its server would answer
+            text = f"moto failed: {type(error).__name__}: {error}\n".encode()
+            return Answer(500, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))], text)
         try:
             body = b"".join(chunks)
         finally:
