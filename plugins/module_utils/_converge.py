@@ -43,6 +43,9 @@ class Resource(ABC):
     """
 
     result_key: ClassVar[str] = ""  # the return value that holds the resource
+    noun: ClassVar[str] = ""  # how messages name the resource, e.g. "instance profile"
+    # The task's validated options; a resource whose create may conflict has ``name`` and ``wait_timeout``.
+    desired: Any
 
     @abstractmethod
     def read(self) -> State | None:
@@ -68,7 +71,7 @@ class Resource(ABC):
         try:
             plan.actions = executor.run(plan.actions)
         except Conflict as conflict:
-            current = self.read_existing()
+            current = self.read_existing(conflict)
             again = self.plan(current)
             plan.actions = conflict.applied + executor.run(again.actions)
             plan.predicted = again.predicted
@@ -80,9 +83,20 @@ class Resource(ABC):
                 )
         return self.read_after(plan, current)
 
-    def read_existing(self) -> State:
-        """The resource a create found already there; resources whose creates declare ``exists`` poll."""
-        raise NotImplementedError(f"{type(self).__name__} declares no read for a create conflict")
+    def read_existing(self, conflict: Conflict) -> State:
+        """The resource a create found already there, polled up to ``wait_timeout`` whatever ``wait`` says.
+
+        AWS said it exists, yet a read right after can still answer NoSuchEntity (IAM User Guide,
+        "Changes that I make are not always immediately visible"). Only a resource with a create
+        handler that declares ``exists`` gets here (role and instance profile); it sets ``noun``.
+        """
+        desired = self.desired
+        return self.read_back(
+            self.read,
+            True,
+            desired.wait_timeout,
+            f"{self.noun} {desired.name}, which {conflict.action.operation} says exists",
+        )
 
     def read_after(self, plan: Plan, current: State | None) -> State | None:
         """The resource once the plan ran: the prediction, unless a subclass reads AWS back."""

@@ -236,6 +236,7 @@ def read_profile(iam: Any, name: str) -> dict[str, Any] | None:
 
 class InstanceProfileResource(Resource):
     result_key = "instance_profile"
+    noun = "instance profile"
 
     def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
         self.desired = desired_profile(params)
@@ -307,15 +308,6 @@ class InstanceProfileResource(Resource):
             # with the identifiers CreateInstanceProfile answered, is what the profile now is.
             return with_created(plan.predicted, self.created)
         return self._read_with_role()
-
-    def read_existing(self) -> State:
-        desired = self.desired
-        return self.read_back(
-            self.read,
-            True,
-            desired.wait_timeout,
-            f"instance profile {desired.name}, which CreateInstanceProfile says exists",
-        )
 
     def handlers(self) -> dict[str, Handler]:
         iam, timeout = self.iam, self.desired.wait_timeout

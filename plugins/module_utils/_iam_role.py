@@ -342,6 +342,7 @@ def read_role(iam: Any, name: str, with_managed: bool) -> dict[str, Any] | None:
 
 class RoleResource(Resource):
     result_key = "role"
+    noun = "role"
 
     def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
         self.desired = desired_role(params)
@@ -390,12 +391,6 @@ class RoleResource(Resource):
             return with_created(plan.predicted, self.created)
         return self.read_back(
             self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
-        )
-
-    def read_existing(self) -> State:
-        desired = self.desired
-        return self.read_back(
-            self.read, True, desired.wait_timeout, f"role {desired.name}, which CreateRole says exists"
         )
 
     def handlers(self) -> dict[str, Handler]:
