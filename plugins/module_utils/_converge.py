@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ansible_collections.keyless.aws.plugins.module_utils._aws import iso
 from ansible_collections.keyless.aws.plugins.module_utils._module import Runner
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Conflict, Executor, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
@@ -146,6 +147,24 @@ def runner(resource: Callable[[Mapping[str, Any], Any, bool], Resource]) -> Runn
         return converge(resource(params, clients, check_mode), check_mode, diff)
 
     return run
+
+
+def with_created(
+    predicted: State | None, created: Mapping[str, Any] | None, id_key: str, answer_id_key: str
+) -> State | None:
+    """The prediction, with the identifiers the create answered when this run created the resource.
+
+    ``id_key`` is the resource's id in the return value (``role_id``), ``answer_id_key`` the same id
+    in the create's answer (``RoleId``); the ARN and creation date are named alike by every IAM create.
+    """
+    if predicted is None or created is None:
+        return predicted
+    return {
+        **predicted,
+        id_key: created.get(answer_id_key),
+        "arn": created.get("Arn"),
+        "create_date": iso(created.get("CreateDate")),
+    }
 
 
 def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:

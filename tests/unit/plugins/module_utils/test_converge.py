@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +12,7 @@ from ansible_collections.keyless.aws.plugins.module_utils._converge import (
     Plan,
     Resource,
     converge,
+    with_created,
 )
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Handler, already_exists
 from ansible_collections.keyless.aws.plugins.module_utils._retry import WaitTimeout
@@ -74,6 +76,36 @@ def test_base_conflict_read_that_runs_out_names_the_resource_and_the_create(fake
     with pytest.raises(WaitTimeout) as err:
         converge(Thing([None], answer_error), check_mode=False, diff=False)
     assert str(err.value) == "timed out after 5s waiting for thing t1, which CreateThing says exists"
+
+
+CREATED = {
+    "RoleId": "AROAEXAMPLE",
+    "InstanceProfileId": "AIPAEXAMPLE",
+    "Arn": "arn:aws:iam::123456789012:role/r",
+    "CreateDate": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+}
+
+
+@pytest.mark.parametrize(
+    ("id_key", "answer_key", "expected_id"),
+    [("role_id", "RoleId", "AROAEXAMPLE"), ("instance_profile_id", "InstanceProfileId", "AIPAEXAMPLE")],
+    ids=["role", "instance-profile"],
+)
+def test_with_created_adds_the_identifiers_the_create_answered(id_key, answer_key, expected_id):
+    predicted = {"name": "r", id_key: None, "arn": None, "create_date": None}
+    assert with_created(predicted, CREATED, id_key, answer_key) == {
+        "name": "r",
+        id_key: expected_id,
+        "arn": "arn:aws:iam::123456789012:role/r",
+        "create_date": "2026-01-02T03:04:05+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("predicted", "created"), [(None, CREATED), ({"name": "r"}, None)], ids=["deleted", "not-created-here"]
+)
+def test_with_created_leaves_a_prediction_without_a_create_answer_as_it_is(predicted, created):
+    assert with_created(predicted, created, "role_id", "RoleId") == predicted
 
 
 # --- the two resources whose creates can meet an existing entity, through the base read ------------
