@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ansible_collections.keyless.aws.plugins.module_utils._aws import iso
 from ansible_collections.keyless.aws.plugins.module_utils._module import Runner
 from ansible_collections.keyless.aws.plugins.module_utils._plan import Action, Conflict, Executor, Handler
 from ansible_collections.keyless.aws.plugins.module_utils._retry import RetryPolicy, poll
@@ -43,6 +44,9 @@ class Resource(ABC):
     """
 
     result_key: ClassVar[str] = ""  # the return value that holds the resource
+    noun: ClassVar[str] = ""  # how messages name the resource, e.g. "instance profile"
+    # The task's validated options; a resource whose create may conflict has ``name`` and ``wait_timeout``.
+    desired: Any
 
     @abstractmethod
     def read(self) -> State | None:
@@ -68,7 +72,7 @@ class Resource(ABC):
         try:
             plan.actions = executor.run(plan.actions)
         except Conflict as conflict:
-            current = self.read_existing()
+            current = self.read_existing(conflict)
             again = self.plan(current)
             plan.actions = conflict.applied + executor.run(again.actions)
             plan.predicted = again.predicted
@@ -80,9 +84,20 @@ class Resource(ABC):
                 )
         return self.read_after(plan, current)
 
-    def read_existing(self) -> State:
-        """The resource a create found already there; resources whose creates declare ``exists`` poll."""
-        raise NotImplementedError(f"{type(self).__name__} declares no read for a create conflict")
+    def read_existing(self, conflict: Conflict) -> State:
+        """The resource a create found already there, polled up to ``wait_timeout`` whatever ``wait`` says.
+
+        AWS said it exists, yet a read right after can still answer NoSuchEntity (IAM User Guide,
+        "Changes that I make are not always immediately visible"). Only a resource with a create
+        handler that declares ``exists`` gets here (role and instance profile); it sets ``noun``.
+        """
+        desired = self.desired
+        return self.read_back(
+            self.read,
+            True,
+            desired.wait_timeout,
+            f"{self.noun} {desired.name}, which {conflict.action.operation} says exists",
+        )
 
     def read_after(self, plan: Plan, current: State | None) -> State | None:
         """The resource once the plan ran: the prediction, unless a subclass reads AWS back."""
@@ -132,6 +147,24 @@ def runner(resource: Callable[[Mapping[str, Any], Any, bool], Resource]) -> Runn
         return converge(resource(params, clients, check_mode), check_mode, diff)
 
     return run
+
+
+def with_created(
+    predicted: State | None, created: Mapping[str, Any] | None, id_key: str, answer_id_key: str
+) -> State | None:
+    """The prediction, with the identifiers the create answered when this run created the resource.
+
+    ``id_key`` is the resource's id in the return value (``role_id``), ``answer_id_key`` the same id
+    in the create's answer (``RoleId``); the ARN and creation date are named alike by every IAM create.
+    """
+    if predicted is None or created is None:
+        return predicted
+    return {
+        **predicted,
+        id_key: created.get(answer_id_key),
+        "arn": created.get("Arn"),
+        "create_date": iso(created.get("CreateDate")),
+    }
 
 
 def make_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any]:

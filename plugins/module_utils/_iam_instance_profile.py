@@ -10,7 +10,13 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2, _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
+from ansible_collections.keyless.aws.plugins.module_utils._converge import (
+    Plan,
+    Resource,
+    State,
+    runner,
+    with_created,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import (
     KeylessAwsError,
     ValidationError,
@@ -205,18 +211,6 @@ def full_profile_settled(profile: str, held: list[str], wanted: str) -> bool:
     return False
 
 
-def with_created(predicted: State | None, created: Mapping[str, Any] | None) -> State | None:
-    """The predicted profile, with the identifiers CreateInstanceProfile answered when this run created it."""
-    if predicted is None or created is None:
-        return predicted
-    return {
-        **predicted,
-        "instance_profile_id": created.get("InstanceProfileId"),
-        "arn": created.get("Arn"),
-        "create_date": iso(created.get("CreateDate")),
-    }
-
-
 def plan_delete(current: Mapping[str, Any]) -> list[Action]:
     """Empty the profile (IAM refuses to delete one that holds a role), then delete it."""
     name = current["instance_profile_name"]
@@ -236,6 +230,7 @@ def read_profile(iam: Any, name: str) -> dict[str, Any] | None:
 
 class InstanceProfileResource(Resource):
     result_key = "instance_profile"
+    noun = "instance profile"
 
     def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
         self.desired = desired_profile(params)
@@ -305,17 +300,8 @@ class InstanceProfileResource(Resource):
         if not self.desired.wait:
             # No read back: right after a create IAM may not show the profile yet. The prediction,
             # with the identifiers CreateInstanceProfile answered, is what the profile now is.
-            return with_created(plan.predicted, self.created)
+            return with_created(plan.predicted, self.created, "instance_profile_id", "InstanceProfileId")
         return self._read_with_role()
-
-    def read_existing(self) -> State:
-        desired = self.desired
-        return self.read_back(
-            self.read,
-            True,
-            desired.wait_timeout,
-            f"instance profile {desired.name}, which CreateInstanceProfile says exists",
-        )
 
     def handlers(self) -> dict[str, Handler]:
         iam, timeout = self.iam, self.desired.wait_timeout

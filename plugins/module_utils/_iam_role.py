@@ -14,7 +14,13 @@ from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam
 from ansible_collections.keyless.aws.plugins.module_utils._aws import iso, tag_dict
-from ansible_collections.keyless.aws.plugins.module_utils._converge import Plan, Resource, State, runner
+from ansible_collections.keyless.aws.plugins.module_utils._converge import (
+    Plan,
+    Resource,
+    State,
+    runner,
+    with_created,
+)
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError, error_code
 from ansible_collections.keyless.aws.plugins.module_utils._module import (
     IAM_TAG_OPTIONS,
@@ -277,18 +283,6 @@ def trust_size_warnings(actions: list[Action]) -> list[str]:
     return warnings
 
 
-def with_created(predicted: State | None, created: Mapping[str, Any] | None) -> State | None:
-    """The predicted role, with the identifiers CreateRole answered when this run created it."""
-    if predicted is None or created is None:
-        return predicted
-    return {
-        **predicted,
-        "role_id": created.get("RoleId"),
-        "arn": created.get("Arn"),
-        "create_date": iso(created.get("CreateDate")),
-    }
-
-
 def plan_delete(name: str, profiles: list[str], inline: list[str], managed: list[str]) -> list[Action]:
     """Everything that must go before DeleteRole succeeds, in the order IAM requires, then DeleteRole."""
     actions = [Action("RemoveRoleFromInstanceProfile", {"profile": p, "role": name}) for p in profiles]
@@ -342,6 +336,7 @@ def read_role(iam: Any, name: str, with_managed: bool) -> dict[str, Any] | None:
 
 class RoleResource(Resource):
     result_key = "role"
+    noun = "role"
 
     def __init__(self, params: Mapping[str, Any], clients: Any, check_mode: bool) -> None:
         self.desired = desired_role(params)
@@ -387,15 +382,9 @@ class RoleResource(Resource):
             # No read back: right after CreateRole, GetRole may still answer NoSuchEntity (IAM User
             # Guide, "Changes that I make are not always immediately visible"). The prediction, with
             # the identifiers CreateRole answered, is what the role now is.
-            return with_created(plan.predicted, self.created)
+            return with_created(plan.predicted, self.created, "role_id", "RoleId")
         return self.read_back(
             self.read, desired.wait, desired.wait_timeout, f"role {desired.name} to become readable"
-        )
-
-    def read_existing(self) -> State:
-        desired = self.desired
-        return self.read_back(
-            self.read, True, desired.wait_timeout, f"role {desired.name}, which CreateRole says exists"
         )
 
     def handlers(self) -> dict[str, Handler]:

@@ -642,40 +642,31 @@ def test_only_an_exact_name_is_an_identity_whatever_the_endpoint_answers():
 # --- instance states: wait for the intermediate state, never send what AWS refuses -------------
 
 
-def test_running_waits_for_a_stopping_instance_to_stop_before_starting_it(fake_time):
-    fake = FakeEc2(fake_instance("stopping"))
-    result = run_fake(fake)
+@pytest.mark.parametrize(
+    ("found", "wanted", "operation"),
+    [("stopping", "running", "StartInstances"), ("pending", "stopped", "StopInstances")],
+    ids=["running-waits-for-stopping-to-stop", "stopped-waits-for-pending-to-run"],
+)
+def test_waits_for_the_intermediate_state_to_end_before_changing_it(fake_time, found, wanted, operation):
+    # EC2 refuses StartInstances on a stopping instance and StopInstances on a pending one
+    # (IncorrectInstanceState): the task waits for the state it can change, then waits for the result.
+    fake = FakeEc2(fake_instance(found))
+    result = run_fake(fake, state=wanted)
     assert fake.calls == [
-        "DescribeInstances",  # found: stopping
-        "DescribeInstances",  # still stopping
-        "DescribeInstances",  # stopped: now it can be started
-        "StartInstances",
-        "DescribeInstances",  # pending
-        "DescribeInstances",  # pending
-        "DescribeInstances",  # running
+        "DescribeInstances",  # found: stopping / pending
+        "DescribeInstances",  # still stopping / pending
+        "DescribeInstances",  # stopped / running: now it can be started / stopped
+        operation,
+        "DescribeInstances",  # pending / stopping
+        "DescribeInstances",  # pending / stopping
+        "DescribeInstances",  # running / stopped
         "DescribeInstances",  # read back
     ]
     assert (result["changed"], result["operations"], result["instance"]["state"]) == (
         True,
-        ["StartInstances"],
-        "running",
+        [operation],
+        wanted,
     )
-
-
-def test_stopped_waits_for_a_pending_instance_to_run_before_stopping_it(fake_time):
-    fake = FakeEc2(fake_instance("pending"))
-    result = run_fake(fake, state="stopped")
-    assert fake.calls == [
-        "DescribeInstances",  # found: pending
-        "DescribeInstances",  # still pending
-        "DescribeInstances",  # running: now it can be stopped
-        "StopInstances",
-        "DescribeInstances",  # stopping
-        "DescribeInstances",  # stopping
-        "DescribeInstances",  # stopped
-        "DescribeInstances",  # read back
-    ]
-    assert (result["operations"], result["instance"]["state"]) == (["StopInstances"], "stopped")
 
 
 def test_stopped_without_wait_launches_then_waits_for_running_before_stopping(fake_time):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam_instance_profile as ip
@@ -119,19 +121,21 @@ def test_delete_refuses_while_an_instance_uses_it(clients):
 # --- issue 12: path is left as it is unless given ----------------------------------------------
 
 
+# The profile as read_profile shows it.
+CURRENT_PROFILE = {
+    "instance_profile_name": "app-profile",
+    "instance_profile_id": "AIPAEXAMPLE",
+    "arn": "arn:aws:iam::123456789012:instance-profile/team/app-profile",
+    "path": "/team/",
+    "role": None,
+    "roles": [],
+    "tags": {},
+    "create_date": "2026-01-01T00:00:00+00:00",
+}
+
+
 def current_profile(**overrides):
-    view = {
-        "instance_profile_name": "app-profile",
-        "instance_profile_id": "AIPAEXAMPLE",
-        "arn": "arn:aws:iam::123456789012:instance-profile/team/app-profile",
-        "path": "/team/",
-        "role": None,
-        "roles": [],
-        "tags": {},
-        "create_date": "2026-01-01T00:00:00+00:00",
-    }
-    view.update(overrides)
-    return view
+    return {**copy.deepcopy(CURRENT_PROFILE), **overrides}  # fresh nested tags and lists for every test
 
 
 def test_update_without_path_keeps_the_existing_path():

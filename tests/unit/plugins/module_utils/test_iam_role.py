@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -38,21 +39,23 @@ def params(**overrides):
     return base
 
 
+# The role as read_role shows it.
+CURRENT_ROLE = {
+    "role_name": "app-role",
+    "role_id": "AROAEXAMPLE",
+    "arn": "arn:aws:iam::123456789012:role/app-role",
+    "path": "/",
+    "description": "",
+    "max_session_duration": 3600,
+    "assume_role_policy_document": TRUST,
+    "permissions_boundary": None,
+    "tags": {"team": "a"},
+    "create_date": "2026-01-01T00:00:00+00:00",
+}
+
+
 def current_view(**overrides):
-    view = {
-        "role_name": "app-role",
-        "role_id": "AROAEXAMPLE",
-        "arn": "arn:aws:iam::123456789012:role/app-role",
-        "path": "/",
-        "description": "",
-        "max_session_duration": 3600,
-        "assume_role_policy_document": TRUST,
-        "permissions_boundary": None,
-        "tags": {"team": "a"},
-        "create_date": "2026-01-01T00:00:00+00:00",
-    }
-    view.update(overrides)
-    return view
+    return {**copy.deepcopy(CURRENT_ROLE), **overrides}  # fresh nested tags and lists for every test
 
 
 # --- pure decisions ---------------------------------------------------------------------
@@ -429,33 +432,26 @@ def trust_of(iam, name="app-role"):
     return _role._iam.get_role(iam, name)["AssumeRolePolicyDocument"]
 
 
+@pytest.mark.parametrize(
+    ("other_trust", "operations"),
+    [(TRUST_LAMBDA, ["UpdateAssumeRolePolicy"]), (TRUST, [])],
+    ids=["other-trust-policy-is-updated", "same-role-reports-no-change"],
+)
 def test_create_role_entity_already_exists_converges_from_the_other_runs_role(
-    clients, other_run, just_before
+    clients, other_run, just_before, other_trust, operations
 ):
-    # Another run creates the role, with another trust policy, between this task's read and its CreateRole.
+    # Another run creates the role between this task's read and its CreateRole.
     just_before(
         "CreateRole",
-        lambda: other_run.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA)),
+        lambda: other_run.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(other_trust)),
     )
     result = _role.run(params(), clients, check_mode=False, diff=False)
-    assert result["changed"] is True
-    assert result["operations"] == ["UpdateAssumeRolePolicy"]
+    assert result["changed"] is bool(operations)
+    assert result["operations"] == operations
+    assert clients.mutating() == ["CreateRole", *operations]
     assert "another request created it" in result["warnings"][0].lower()
     assert result["role"]["arn"].endswith(":role/app-role")
     assert _role.policies_equivalent(trust_of(other_run), TRUST)
-
-
-def test_create_role_entity_already_exists_with_the_same_role_reports_no_change(
-    clients, other_run, just_before
-):
-    just_before(
-        "CreateRole",
-        lambda: other_run.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps(TRUST)),
-    )
-    result = _role.run(params(), clients, check_mode=False, diff=False)
-    assert result["changed"] is False
-    assert result["operations"] == []
-    assert clients.mutating() == ["CreateRole"]
 
 
 def test_create_role_lost_answer_resent_by_botocore_counts_as_this_runs_create(clients, answer_error):

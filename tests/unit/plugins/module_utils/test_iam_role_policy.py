@@ -126,24 +126,21 @@ AS_WRITTEN = {
 }
 
 
-def test_diff_shows_policy_as_stored_and_as_written_not_normalized(clients):
+@pytest.mark.parametrize(
+    ("policy", "check_mode", "changed"),
+    [(AS_WRITTEN, True, True), (REORDERED, False, False)],
+    ids=["changed-policy-shown-as-written", "equivalent-policy-shown-as-stored"],
+)
+def test_diff_shows_policy_as_stored_and_a_change_as_written_not_normalized(
+    clients, policy, check_mode, changed
+):
     clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
     rp.run(params(), clients, False, False)
     stored = clients.iam.get_role_policy(RoleName="app-role", PolicyName="Bucket")["PolicyDocument"]
-    result = rp.run(params(policy=AS_WRITTEN), clients, True, True)
-    assert result["changed"] is True
+    result = rp.run(params(policy=policy), clients, check_mode, True)
+    assert result["changed"] is changed
     assert result["diff"]["before"]["policy"] == stored
-    assert result["diff"]["after"]["policy"] == AS_WRITTEN
-
-
-def test_diff_of_an_equivalent_policy_shows_what_aws_stores(clients):
-    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
-    rp.run(params(), clients, False, False)
-    stored = clients.iam.get_role_policy(RoleName="app-role", PolicyName="Bucket")["PolicyDocument"]
-    result = rp.run(params(policy=REORDERED), clients, False, True)
-    assert result["changed"] is False
-    assert result["diff"]["before"]["policy"] == stored
-    assert result["diff"]["after"]["policy"] == stored
+    assert result["diff"]["after"]["policy"] == (policy if changed else stored)
 
 
 def test_delete_policy_after_another_run_deleted_it_is_success(clients, other_run, just_before):

@@ -287,3 +287,19 @@ def test_planned_arguments_bind_to_the_handlers(plans):
     for action in actions:
         assert action.operation in handlers, action.operation
         inspect.signature(handlers[action.operation].call).bind(**action.args)
+
+
+@pytest.mark.parametrize(
+    ("plans", "creates"),
+    [
+        (role_plans, {"CreateRole"}),
+        (profile_plans, {"CreateInstanceProfile"}),
+        (role_policy_plans, set()),
+        (instance_plans, set()),
+    ],
+    ids=["role", "instance-profile", "role-policy", "instance"],
+)
+def test_only_role_and_profile_creates_can_meet_an_existing_entity(plans, creates):
+    # Only these reach Resource.read_existing (a Conflict comes from a handler's ``exists`` rule).
+    handlers, _actions = plans()
+    assert {operation for operation, handler in handlers.items() if handler.exists is not None} == creates
