@@ -168,6 +168,9 @@ class Sandbox:
             "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "no-credentials"),
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{self.imds.url}/",
+            # The emulator asks AWS (several API calls) where EC2's metadata service answers from
+            # the host: on a busy machine that can pass botocore's 1 s default.
+            "AWS_METADATA_SERVICE_TIMEOUT": "5",
             "AWS_EC2_METADATA_DISABLED": "false",
             "AWS_ENDPOINT_URL": self.endpoint,
         }

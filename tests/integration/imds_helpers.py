@@ -113,6 +113,8 @@ def instance_env(workdir: Path, imds: Service) -> dict[str, str]:
         {
             "HOME": str(workdir),
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{imds.url}/",
+            # The emulator makes API calls per request: more than botocore's 1 s on a busy machine.
+            "AWS_METADATA_SERVICE_TIMEOUT": "5",
             "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
             "AWS_DEFAULT_REGION": REGION,
