@@ -72,18 +72,6 @@ def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates
         "Delete (check)": [],
         "Delete again (check)": [],
     }
-    assert steps.changed() == [
-        "Create (check)",
-        "Create",
-        "Change trust policy and tags (check)",
-        "Change trust policy and tags",
-        "Give the role an inline policy",
-        "Put the role in a profile",
-        "Delete (check)",
-        "Delete a role that has an inline policy and sits in a profile",
-        "Clean up the profile",
-    ]
-    assert steps.recap["changed"] == 9
     created = aws_state.new_role(TRUST_EC2, description="integration test role", tags={"team": "platform"})
     assert steps.state_after("Create") == {**NOTHING, "roles": {"it-role": created}}
     # moto's UpdateRole clears a Description it is not sent (AWS keeps it: an absent field is left
@@ -109,6 +97,19 @@ def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates
         "profiles": {"it-role-profile": aws_state.new_profile()},
     }
     assert aws_state.world(aws.url) == NOTHING
+    assert steps.changed() == [
+        "Create (check)",
+        "Create",
+        "Change trust policy and tags (check)",
+        "Change trust policy and tags",
+        "Give the role an inline policy",
+        "Put the role in a profile",
+        "Delete (check)",
+        "Delete a role that has an inline policy and sits in a profile",
+        "Clean up the profile",
+    ]
+    assert steps.recap["changed"] == 9
+    assert steps.result.rc == 0, steps.result
 
 
 def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates_nothing(
@@ -121,16 +122,6 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
         "Remove (check)": [],
         "Remove again (check)": [],
     }
-    assert steps.changed() == [
-        "Role to hold the policy",
-        "Put (check)",
-        "Put",
-        "Grant one more action",
-        "Remove (check)",
-        "Remove",
-        "Clean up the role",
-    ]
-    assert steps.recap["changed"] == 7
     role = aws_state.new_role(TRUST_EC2)
     assert steps.state_after("Role to hold the policy") == {**NOTHING, "roles": {"it-policy-role": role}}
     statement = {
@@ -152,6 +143,17 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
     }
     assert steps.state_after("Remove") == {**NOTHING, "roles": {"it-policy-role": role}}
     assert steps.state_after("Clean up the role") == NOTHING
+    assert steps.changed() == [
+        "Role to hold the policy",
+        "Put (check)",
+        "Put",
+        "Grant one more action",
+        "Remove (check)",
+        "Remove",
+        "Clean up the role",
+    ]
+    assert steps.recap["changed"] == 7
+    assert steps.result.rc == 0, steps.result
 
 
 def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates_nothing(
@@ -166,18 +168,6 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
         "Delete (check)": [],
         "Delete again (check)": [],
     }
-    assert steps.changed() == [
-        "Two roles",
-        "Create with role a (check)",
-        "Create with role a",
-        "Swap to role b (check)",
-        "Swap to role b",
-        "Empty the profile",
-        "Delete (check)",
-        "Delete",
-        "Clean up the roles",
-    ]
-    assert steps.recap["changed"] == 9
     roles = {"it-role-a": aws_state.new_role(TRUST_EC2), "it-role-b": aws_state.new_role(TRUST_EC2)}
     assert steps.state_after("Two roles") == {**NOTHING, "roles": roles}
     holding_a = aws_state.new_profile(roles=["it-role-a"], tags={"env": "test"})
@@ -200,6 +190,19 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
     }
     assert steps.state_after("Delete") == {**NOTHING, "roles": roles}
     assert steps.state_after("Clean up the roles") == NOTHING
+    assert steps.changed() == [
+        "Two roles",
+        "Create with role a (check)",
+        "Create with role a",
+        "Swap to role b (check)",
+        "Swap to role b",
+        "Empty the profile",
+        "Delete (check)",
+        "Delete",
+        "Clean up the roles",
+    ]
+    assert steps.recap["changed"] == 9
+    assert steps.result.rc == 0, steps.result
 
 
 def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
@@ -297,17 +300,6 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
         "Swap profile and raise the hop limit (check)": [],
         "Terminate (check)": [],
     }
-    assert steps.changed() == [
-        "Roles and profiles to use",
-        "Instance profiles holding them",
-        "Launch (check)",
-        "Launch",
-        "Swap profile and raise the hop limit (check)",
-        "Swap profile and raise the hop limit",
-        "Terminate (check)",
-        "Terminate",
-    ]
-    assert steps.recap["changed"] == 8
     roles = {f"{name}-role": aws_state.new_role(TRUST_EC2) for name in ("first", "second")}
     profiles = {
         f"{name}-profile": aws_state.new_profile(roles=[f"{name}-role"]) for name in ("first", "second")
@@ -345,6 +337,18 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
     }
     assert steps.state_after("Terminate") == {**iam_state, "instances": {}}
     assert aws_state.instance_states(aws.url, "it-instance") == ["terminated"]
+    assert steps.changed() == [
+        "Roles and profiles to use",
+        "Instance profiles holding them",
+        "Launch (check)",
+        "Launch",
+        "Swap profile and raise the hop limit (check)",
+        "Swap profile and raise the hop limit",
+        "Terminate (check)",
+        "Terminate",
+    ]
+    assert steps.recap["changed"] == 8
+    assert steps.result.rc == 0, steps.result
 
 
 def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_playbook, aws):
