@@ -40,9 +40,9 @@ class Steps:
         return named[-1]
 
     def state_after(self, task: str) -> dict[str, Any]:
-        """What AWS held right after ``task`` (which must have changed something)."""
+        """What AWS held right after ``task`` (an apply that changed something or called AWS to)."""
         state = self[task]["state"]
-        assert state is not None, f"{task!r} changed nothing outside check mode: {self[task]}"
+        assert state is not None, f"{task!r} made no change outside check mode: {self[task]}"
         return state
 
     def changed(self) -> list[str]:

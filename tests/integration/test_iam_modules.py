@@ -64,18 +64,13 @@ def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates
     run_playbook, aws, tmp_path
 ):
     steps = run_steps(run_playbook, aws, tmp_path, PLAYBOOKS / "iam_role.yml")
-    assert steps.check_mode() == {
-        "Create (check)": [],
-        "Create again (check)": [],
-        "Change trust policy and tags (check)": [],
-        "Change again (check)": [],
-        "Delete (check)": [],
-        "Delete again (check)": [],
-    }
+    assert steps["Create (check)"]["mutating"] == []
     created = aws_state.new_role(TRUST_EC2, description="integration test role", tags={"team": "platform"})
     assert steps.state_after("Create") == {**NOTHING, "roles": {"it-role": created}}
     # moto's UpdateRole clears a Description it is not sent (AWS keeps it: an absent field is left
     # as it is), so the description is not compared after the update; the module sends none.
+    assert steps["Create again (check)"]["mutating"] == []
+    assert steps["Change trust policy and tags (check)"]["mutating"] == []
     updated = {**created, "trust": TRUST_LAMBDA, "max_session_duration": 7200, "tags": {"team": "data"}}
     after_update = steps.state_after("Change trust policy and tags")
     assert after_update == {**NOTHING, "roles": {"it-role": {**updated, "description": ANY}}}
@@ -91,12 +86,22 @@ def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates
         "roles": {"it-role": with_inline},
         "profiles": {"it-role-profile": in_profile},
     }
+    assert steps["Change again (check)"]["mutating"] == []
+    assert steps["Delete (check)"]["mutating"] == []
     # The role's inline policy and its place in the profile went with it; the profile stayed.
     assert steps.state_after("Delete a role that has an inline policy and sits in a profile") == {
         **NOTHING,
         "profiles": {"it-role-profile": aws_state.new_profile()},
     }
     assert aws_state.world(aws.url) == NOTHING
+    assert steps.check_mode() == {
+        "Create (check)": [],
+        "Create again (check)": [],
+        "Change trust policy and tags (check)": [],
+        "Change again (check)": [],
+        "Delete (check)": [],
+        "Delete again (check)": [],
+    }
     assert steps.changed() == [
         "Create (check)",
         "Create",
@@ -116,12 +121,6 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
     run_playbook, aws, tmp_path
 ):
     steps = run_steps(run_playbook, aws, tmp_path, PLAYBOOKS / "iam_role_policy.yml")
-    assert steps.check_mode() == {
-        "Put (check)": [],
-        "Put again (check)": [],
-        "Remove (check)": [],
-        "Remove again (check)": [],
-    }
     role = aws_state.new_role(TRUST_EC2)
     assert steps.state_after("Role to hold the policy") == {**NOTHING, "roles": {"it-policy-role": role}}
     statement = {
@@ -130,6 +129,7 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
         "Action": ["s3:PutObject", "s3:GetObject"],
         "Resource": "arn:aws:s3:::logs-bucket/*",
     }
+    assert steps["Put (check)"]["mutating"] == []
     put = {"LogsBucketPermissions": {"Version": "2012-10-17", "Statement": [statement]}}
     assert steps.state_after("Put") == {
         **NOTHING,
@@ -141,8 +141,16 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
         **NOTHING,
         "roles": {"it-policy-role": {**role, "inline_policies": granted}},
     }
+    assert steps["Put again (check)"]["mutating"] == []
+    assert steps["Remove (check)"]["mutating"] == []
     assert steps.state_after("Remove") == {**NOTHING, "roles": {"it-policy-role": role}}
     assert steps.state_after("Clean up the role") == NOTHING
+    assert steps.check_mode() == {
+        "Put (check)": [],
+        "Put again (check)": [],
+        "Remove (check)": [],
+        "Remove again (check)": [],
+    }
     assert steps.changed() == [
         "Role to hold the policy",
         "Put (check)",
@@ -160,22 +168,17 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
     run_playbook, aws, tmp_path
 ):
     steps = run_steps(run_playbook, aws, tmp_path, PLAYBOOKS / "iam_instance_profile.yml")
-    assert steps.check_mode() == {
-        "Create with role a (check)": [],
-        "Create again (check)": [],
-        "Swap to role b (check)": [],
-        "Swap again (check)": [],
-        "Delete (check)": [],
-        "Delete again (check)": [],
-    }
     roles = {"it-role-a": aws_state.new_role(TRUST_EC2), "it-role-b": aws_state.new_role(TRUST_EC2)}
     assert steps.state_after("Two roles") == {**NOTHING, "roles": roles}
+    assert steps["Create with role a (check)"]["mutating"] == []
     holding_a = aws_state.new_profile(roles=["it-role-a"], tags={"env": "test"})
     assert steps.state_after("Create with role a") == {
         **NOTHING,
         "roles": roles,
         "profiles": {"it-profile": holding_a},
     }
+    assert steps["Create again (check)"]["mutating"] == []
+    assert steps["Swap to role b (check)"]["mutating"] == []
     holding_b = {**holding_a, "roles": ["it-role-b"]}
     assert steps.state_after("Swap to role b") == {
         **NOTHING,
@@ -188,8 +191,18 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
         "roles": roles,
         "profiles": {"it-profile": empty},
     }
+    assert steps["Swap again (check)"]["mutating"] == []
+    assert steps["Delete (check)"]["mutating"] == []
     assert steps.state_after("Delete") == {**NOTHING, "roles": roles}
     assert steps.state_after("Clean up the roles") == NOTHING
+    assert steps.check_mode() == {
+        "Create with role a (check)": [],
+        "Create again (check)": [],
+        "Swap to role b (check)": [],
+        "Swap again (check)": [],
+        "Delete (check)": [],
+        "Delete again (check)": [],
+    }
     assert steps.changed() == [
         "Two roles",
         "Create with role a (check)",
@@ -294,12 +307,6 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
     run_playbook, aws, tmp_path
 ):
     steps = run_steps(run_playbook, aws, tmp_path, PLAYBOOKS / "ec2_instance.yml")
-    assert steps.check_mode() == {
-        "Launch (check)": [],
-        "Launch again (check)": [],
-        "Swap profile and raise the hop limit (check)": [],
-        "Terminate (check)": [],
-    }
     roles = {f"{name}-role": aws_state.new_role(TRUST_EC2) for name in ("first", "second")}
     profiles = {
         f"{name}-profile": aws_state.new_profile(roles=[f"{name}-role"]) for name in ("first", "second")
@@ -323,8 +330,11 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
         "key": None,
         "tags": {"Name": "it-instance", "purpose": "test"},
     }
+    assert steps["Launch (check)"]["mutating"] == []
     iam_state = {"roles": roles, "profiles": profiles}
     assert steps.state_after("Launch") == {**iam_state, "instances": {"it-instance": launched}}
+    assert steps["Launch again (check)"]["mutating"] == []
+    assert steps["Swap profile and raise the hop limit (check)"]["mutating"] == []
     swapped = {
         **launched,
         "id": steps.state_after("Launch")["instances"]["it-instance"]["id"],
@@ -335,8 +345,15 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
         **iam_state,
         "instances": {"it-instance": swapped},
     }
+    assert steps["Terminate (check)"]["mutating"] == []
     assert steps.state_after("Terminate") == {**iam_state, "instances": {}}
     assert aws_state.instance_states(aws.url, "it-instance") == ["terminated"]
+    assert steps.check_mode() == {
+        "Launch (check)": [],
+        "Launch again (check)": [],
+        "Swap profile and raise the hop limit (check)": [],
+        "Terminate (check)": [],
+    }
     assert steps.changed() == [
         "Roles and profiles to use",
         "Instance profiles holding them",

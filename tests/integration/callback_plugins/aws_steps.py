@@ -3,8 +3,8 @@
 Enabled by ``steps.py`` (``ANSIBLE_CALLBACKS_ENABLED=aws_steps``) for the playbooks whose every
 step a test checks. For each task it writes one JSON line to ``KEYLESS_TEST_STEPS_FILE``: the
 task's name and action, whether it ran in check mode, changed or failed, the operations the
-server recorded while it ran, and, after a keyless.aws task that changed something outside
-check mode, every role, profile and instance read with boto3 from the server
+server recorded while it ran, and, after a keyless.aws task that changed something or made a
+mutating call outside check mode, every role, profile and instance read with boto3 from the server
 (``aws_state.world``). The callback runs in the controller between tasks (linear strategy, one
 host), so nothing else calls the server while it reads; its own reads are left out of the next
 task's calls.
@@ -61,13 +61,15 @@ class CallbackModule(CallbackBase):
         self._seen = len(awscalls.fetch_calls(self._endpoint))
 
     def _step(self, result: Any, failed: bool = False, skipped: bool = False) -> None:
-        task, answer = result._task, result._result
+        task, answer = result.task, result.result
         calls = awscalls.fetch_calls(self._endpoint)[self._seen :]
         module = module_name(task.resolved_action or task.action)
         check_mode = bool(task.check_mode)
         changed = bool(answer.get("changed"))
+        mutating = [call["operation"] for call in awscalls.mutating_calls(calls)]
         state = None
-        if module in MUTATING_MODULES and changed and not check_mode:
+        # After an apply that changed something, or called AWS to (a failed one may have).
+        if module in MUTATING_MODULES and (changed or mutating) and not check_mode:
             state = aws_state.world(self._endpoint)
         step = {
             "task": task.get_name(),
@@ -77,7 +79,7 @@ class CallbackModule(CallbackBase):
             "failed": failed,
             "skipped": skipped,
             "operations": [call["operation"] for call in calls],
-            "mutating": [call["operation"] for call in awscalls.mutating_calls(calls)],
+            "mutating": mutating,
             "state": state,
         }
         with self._file.open("a") as steps:
