@@ -11,13 +11,18 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
+import aws_state
 import pytest
 from front_servers import auth_proxy, make_certificates, tls_front
-from harness import ACCESS_KEY, REGION, SECRET_KEY
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "connection_options.yml"
 PROXY_USER, PROXY_PASSWORD = "alice", "Pr0xy-pa55word"
+TRUST_EC2 = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
 
 
 @pytest.mark.both_paths
@@ -44,14 +49,11 @@ def test_aws_config_and_ca_bundle_reach_botocore(run_playbook, aws, tmp_path):
 
     # aws_config: the role was created with it; read back from the server, not through the module.
     assert results["with_config"]["changed"] is True
-    iam = boto3.client(
-        "iam",
-        endpoint_url=aws.url,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
-    assert iam.get_role(RoleName="connection-options-role")["Role"]["RoleName"] == "connection-options-role"
+    assert aws_state.world(aws.url) == {
+        "roles": {"connection-options-role": aws_state.new_role(TRUST_EC2)},
+        "profiles": {},
+        "instances": {},
+    }
 
     # proxies: the request went through the proxy, with its credentials, which no output shows.
     assert [role["role_name"] for role in results["via_proxy"]["roles"]] == ["connection-options-role"]

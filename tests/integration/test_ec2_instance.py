@@ -12,7 +12,9 @@ import itertools
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
+import aws_state
 import boto3
 import pytest
 from harness import ACCESS_KEY, REGION, SECRET_KEY
@@ -20,6 +22,28 @@ from harness import ACCESS_KEY, REGION, SECRET_KEY
 PLAYBOOK = Path(__file__).parent / "playbooks" / "ec2_instance_task.yml"
 IMAGE = "ami-12c6146b"  # moto accepts any image id unless told to validate them
 SCRIPT = "#!/bin/sh\necho 'keyless user data' > /tmp/keyless-user-data\n"
+# What the module gives a new instance when metadata_options is not set.
+IMDSV2 = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+
+
+def launched_state(name: str, **fields: Any) -> dict[str, Any]:
+    """``aws_state.instance()`` of an instance the module launched with only a name and IMAGE.
+
+    Subnet and groups are EC2's choice (the default VPC's) unless ``fields`` names them.
+    """
+    return {
+        "id": ANY,
+        "state": "running",
+        "image": IMAGE,
+        "profile": None,
+        "metadata": IMDSV2,
+        "user_data": None,
+        "subnet": ANY,
+        "groups": ANY,
+        "key": None,
+        "tags": {"Name": name},
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -83,6 +107,9 @@ def test_user_data_reaches_the_instance_as_the_script_not_base64(converge_instan
     )
     # DescribeInstanceAttribute answers base64; decoded once it is the script itself.
     assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+    assert aws_state.instance(ec2.meta.endpoint_url, "user-data") == launched_state(
+        "user-data", id=launched["instance"]["instance_id"], user_data=SCRIPT
+    )
     again = converge_instance(name="user-data", image_id=IMAGE, user_data=SCRIPT)
     assert again["changed"] is False
 
@@ -97,8 +124,10 @@ def test_a_wildcard_name_never_adopts_another_instance(converge_instance, ec2, n
     assert launched["changed"] is True
     assert launched["operations"] == ["RunInstances"]
     assert launched["instance"]["instance_id"] != other
-    assert tags_of(ec2, launched["instance"]["instance_id"])["Name"] == name
-    assert tags_of(ec2, other)["Name"] == "web-1"
+    assert aws_state.instance(ec2.meta.endpoint_url, name) == launched_state(
+        name, id=launched["instance"]["instance_id"]
+    )
+    assert tags_of(ec2, other) == {"Name": "web-1"}
     # The wildcard name finds its own instance again (the escaped filter matches it literally).
     again = converge_instance(name=name, image_id=IMAGE)
     assert again["changed"] is False
@@ -148,7 +177,9 @@ def test_ec2_tags_accept_what_ec2_accepts_and_iam_does_not(converge_instance, ec
     tags = {"cost center": "ops (eu)", "owners": "a,b", "k" * 127: "v" * 256}
     launched = converge_instance(name="ec2-tag-rules", image_id=IMAGE, tags=tags)
     assert launched["changed"] is True
-    assert tags_of(ec2, launched["instance"]["instance_id"]) == {"Name": "ec2-tag-rules", **tags}
+    assert aws_state.instance(ec2.meta.endpoint_url, "ec2-tag-rules") == launched_state(
+        "ec2-tag-rules", id=launched["instance"]["instance_id"], tags={"Name": "ec2-tag-rules", **tags}
+    )
 
 
 # --- branches a reviewer could break with every other test still green (issue 13) -------------
@@ -188,6 +219,9 @@ def test_subnet_security_groups_key_and_user_data_are_sent_on_launch(converge_in
     assert [sg["GroupId"] for sg in raw["SecurityGroups"]] == [group]
     attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
     assert base64.b64decode(attribute["UserData"]["Value"]).decode() == SCRIPT
+    assert aws_state.instance(ec2.meta.endpoint_url, "sent-on-launch") == launched_state(
+        "sent-on-launch", id=instance_id, subnet=subnet, groups=[group], key="launch-key", user_data=SCRIPT
+    )
 
 
 def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_instance, ec2, aws):
@@ -212,3 +246,8 @@ def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_
     assert associated["operations"] == ["AssociateIamInstanceProfile"]
     (association,) = associations(Filters=by_instance)["IamInstanceProfileAssociations"]
     assert (association["State"], association["IamInstanceProfile"]["Arn"]) == ("associated", profile_arn)
+    # Launched by someone else without metadata options: EC2's default (optional) is left alone.
+    optional = {**IMDSV2, "http_tokens": "optional"}
+    assert aws_state.instance(aws.url, "profile-later") == launched_state(
+        "profile-later", id=instance_id, profile="later-profile", metadata=optional
+    )

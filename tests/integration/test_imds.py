@@ -242,8 +242,10 @@ def test_botocore_and_aws_cli_use_the_instance_role(
     assert cli.returncode == 0, cli_err
     assert json.loads(cli_out)["Arn"] == assumed_role_arn(instance.instance_id)
     # Both went through IMDSv2: a token each, then the credentials, never refused.
-    assert imds.output().count("PUT /latest/api/token 200") >= 2
-    assert " 401" not in imds.output()
+    log = imds.output()
+    assert log.count("PUT /latest/api/token 200") == 2, log
+    assert log.count(f"GET /latest/meta-data/iam/security-credentials/{ROLE} 200") == 2, log
+    assert " 401" not in log
 
 
 def test_credentials_rotate_before_expiry(instance: Instance, start: StartImds) -> None:
