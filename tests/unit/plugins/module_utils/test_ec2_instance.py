@@ -806,3 +806,31 @@ def test_ec2_tags_are_refused_by_ec2_rules(tags, rule):
 
 def test_forty_nine_tags_and_the_name_tag_are_fifty():
     inst.desired_instance(params(tags={f"k{i}": "v" for i in range(49)}))
+
+
+# DescribeInstances gives StateReason {Code, Message} (e.g. Server.InternalError on a failed launch)
+# and StateTransitionReason, a sentence, for user-initiated changes; the most specific one wins.
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            {
+                "StateReason": {
+                    "Code": "Server.InternalError",
+                    "Message": "Server.InternalError: Internal error",
+                },
+                "StateTransitionReason": "User initiated (2026-12-02 05:00:00 GMT)",
+            },
+            "Server.InternalError: Internal error",
+        ),
+        ({"StateReason": {"Code": "Server.SpotInstanceTermination"}}, "Server.SpotInstanceTermination"),
+        (
+            {"StateReason": {}, "StateTransitionReason": "User initiated (2026-12-02 05:00:00 GMT)"},
+            "User initiated (2026-12-02 05:00:00 GMT)",
+        ),
+        ({"StateTransitionReason": ""}, "no reason given"),
+        ({}, "no reason given"),
+    ],
+)
+def test_state_reason_names_the_most_specific_reason_ec2_gives(raw, reason):
+    assert inst.state_reason(raw) == reason
