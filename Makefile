@@ -41,15 +41,17 @@ BAD_DAY ?= realistic
 bad_day_args = --bad-day $(BAD_DAY) --bad-day-report $(REPORTS)/bad-day/$(1)
 
 .PHONY: help venv venv-py312 link lint sanity unit integration e2e packaging \
-	molecule unit-py312 integration-py312 sanity-py312 test demo bench lock clean
+	molecule unit-py312 integration-py312 sanity-py312 test demo bench lock clean coverage mutation
 
 help:
-	@echo "make test         every check: lint sanity unit integration molecule e2e packaging (3.11), unit integration (3.12)"
+	@echo "make test         every check: lint sanity unit integration coverage molecule e2e packaging (3.11), unit integration (3.12)"
 	@echo "make venv         .venv from $(REQ311) (venv-py312: .venv-py312 from $(REQ312))"
 	@echo "make lint         ruff check, ansible-lint (production profile), antsibull-changelog lint"
 	@echo "make sanity       ansible-test sanity --venv, every test, offline bootstrap of pip (sanity-py312: 2.21)"
 	@echo "make unit         pytest tests/unit                   (unit-py312: same on 3.12)"
 	@echo "make integration  pytest tests/integration            (integration-py312: same on 3.12)"
+	@echo "make coverage     branch coverage of plugins/ from the data make unit and make integration leave (COVERAGE=0: none)"
+	@echo "make mutation     mutmut over the behaviour modules and _policy.py against the unit tests (not in make test)"
 	@echo "make molecule     pytest tests/molecule: role scenarios through molecule"
 	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox"
 	@echo "make packaging    build, install offline and use the collection tarball"
@@ -143,6 +145,30 @@ molecule: venv link
 	@[ -d tests/molecule ] || { echo "note: no tests/molecule directory: nothing to run"; exit 0; }
 	$(call pytest,$(VENV),tests/molecule,$(MOLECULE_ARGS),molecule-py311)
 
+# Branch coverage of plugins/ over the unit and integration legs (3.11), configured in
+# pyproject.toml [tool.coverage.*]. COVERAGE_PROCESS_START makes the .pth hook coverage installs
+# start it in every Python process of those legs: pytest and its xdist workers, ansible-playbook
+# and its forked workers (the fast path), the AnsiballZ module processes (the module path). Each
+# writes a data file $(REPORTS)/.coverage.*; `make coverage` combines them (paths mapped back to
+# plugins/), prints the report and fails under COVERAGE_FAIL_UNDER, the measured figure rounded
+# down, so a drop fails `make test`. COVERAGE=0 runs unit and integration without it.
+COVERAGE ?= 1
+COVERAGE_FAIL_UNDER := 96
+ifeq ($(COVERAGE),1)
+unit integration: export COVERAGE_PROCESS_START := $(CURDIR)/pyproject.toml
+unit integration: export COVERAGE_FILE := $(REPORTS)/.coverage
+endif
+
+COVERAGE_RUN := COVERAGE_FILE=$(REPORTS)/.coverage $(VENV)/bin/coverage
+coverage: venv
+	@ls $(REPORTS)/.coverage.* >/dev/null 2>&1 || \
+	  { echo "error: no coverage data in $(REPORTS): run make unit integration first" >&2; exit 1; }
+	@$(COVERAGE_RUN) combine -q $(REPORTS)
+	@rc=0; $(COVERAGE_RUN) report --fail-under=$(COVERAGE_FAIL_UNDER) || rc=$$?; \
+	total=$$($(COVERAGE_RUN) report --format=total); echo "$$total" >$(REPORTS)/coverage-total.txt; \
+	echo "branch coverage of plugins/ by the unit and integration legs: $$total % (fails under $(COVERAGE_FAIL_UNDER) %)"; \
+	exit $$rc
+
 ifeq ($(PY312),)
 unit-py312 integration-py312 sanity-py312:
 	@echo "note: no Python 3.12 found (tried pyenv 3.12.1 and python3.12): skipping $@"
@@ -165,7 +191,7 @@ endif
 # ends with "summary: N passed, N failed, N skipped" and the exit status is non-zero on failure.
 # A leg that could not run (no Python 3.12, no test report) counts as skipped, by name; under
 # CI=true it fails the run instead (hack/test_summary.py).
-TEST_LEGS := lint sanity unit integration molecule e2e packaging unit-py312 integration-py312
+TEST_LEGS := lint sanity unit integration coverage molecule e2e packaging unit-py312 integration-py312
 test: venv $(if $(PY312),venv-py312)
 	@rm -rf $(REPORTS)
 	@results=(); rc=0; start=$$SECONDS; \
@@ -194,6 +220,22 @@ BENCH_ARGS ?=
 bench: venv link
 	$(VENV)/bin/$(PIP_INSTALL) -r requirements/bench.txt
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# Mutation testing (not part of `make test`: it takes long): mutmut from requirements/mutation.txt,
+# run in .build/mutation where ansible_collections/keyless/aws links to the checkout, so mutants
+# carry the module names the unit tests import (pyproject.toml [tool.mutmut] explains). Prints
+# killed/total per file and overall (hack/mutation_score.py). MUTATION_ARGS: e.g. mutant names.
+MUTATION := $(BUILD)/mutation
+MUTATION_ARGS ?=
+mutation: venv
+	$(VENV)/bin/$(PIP_INSTALL) -r requirements/mutation.txt
+	@mkdir -p $(MUTATION)/ansible_collections/keyless
+	@ln -sfn ../../../.. $(MUTATION)/ansible_collections/keyless/aws
+	@ln -sfn ../../pyproject.toml $(MUTATION)/pyproject.toml
+	rm -rf $(MUTATION)/mutants
+	cd $(MUTATION) && $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 $(MUTATION_ARGS) >/dev/null || \
+	  { rc=$$?; echo "error: mutmut run failed ($$rc)" >&2; exit $$rc; }
+	cd $(MUTATION) && $(CURDIR)/$(VENV)/bin/python $(CURDIR)/hack/mutation_score.py
 
 lock:
 	hack/lock_requirements.sh $(PY311) 'ansible-core>=2.19,<2.20' $(REQ311)

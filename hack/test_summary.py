@@ -13,12 +13,13 @@ Counts come from the JUnit files the legs leave in REPORTS_DIR:
 Legs run with an AWS server on a bad day (``--bad-day``, sandbox/bad_day.py) leave
 ``bad-day/<leg>-<worker>.json``: the table is followed by the faults injected, by leg and kind.
 
-Lint leaves no report and counts as one check. Any other leg that leaves no report did not run
-its tests: like a leg that could not run (no Python 3.12), it counts as one skipped check, named
-in the table, so "0 skipped" never hides a missing leg. Under ``CI=true`` a missing leg is a
-failure instead, and the exit status is 1. A leg whose make target failed but whose report shows
-no failure (it broke before or outside its tests) adds one failure, so the last line never says
-"0 failed" for a run that exits non-zero.
+Lint and coverage leave no test report and count as one check each; the coverage row also shows the
+branch coverage figure ``make coverage`` wrote to ``coverage-total.txt``. Any other leg that leaves
+no report did not run its tests: like a leg that could not run (no Python 3.12), it counts as one
+skipped check, named in the table, so "0 skipped" never hides a missing leg. Under ``CI=true`` a
+missing leg is a failure instead, and the exit status is 1. A leg whose make target failed but
+whose report shows no failure (it broke before or outside its tests) adds one failure, so the last
+line never says "0 failed" for a run that exits non-zero.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from collections import Counter
 from pathlib import Path
 
 # Legs that check without a test report of their own.
-REPORTLESS = frozenset({"lint"})
+REPORTLESS = frozenset({"lint", "coverage"})
+# What `make coverage` leaves: the total branch coverage of plugins/, in percent.
+COVERAGE_TOTAL = "coverage-total.txt"
 
 
 def case_outcome(case: ET.Element) -> str:
@@ -71,7 +74,11 @@ def leg_row(reports: Path, leg: str, status: str, why: str, in_ci: bool) -> tupl
     """The outcome counts of one leg and the detail its row shows."""
     counts = report_counts(reports, leg) if status != "skipped" else None
     if counts is None and leg in REPORTLESS:
-        return Counter({"passed" if status == "ok" else "failed": 1}), "1 check"
+        detail = "1 check"
+        total = reports / COVERAGE_TOTAL
+        if leg == "coverage" and total.is_file():
+            detail += f", branch coverage of plugins/ {total.read_text().strip()} %"
+        return Counter({"passed" if status == "ok" else "failed": 1}), detail
     if counts is None and status != "FAILED":
         why = why or "it left no test report"
         if in_ci:

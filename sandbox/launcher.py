@@ -31,6 +31,8 @@ STOP_TIMEOUT = 5.0
 # the sandbox's call counts assume). A caller that wants one of these passes it in ``extra``.
 SCRUBBED_PREFIXES = ("AWS_", "ANSIBLE_", "BOTO", "KEYLESS_AWS_", "MOLECULE_")
 SCRUBBED_NAMES = frozenset({"MOTO_IAM_LOAD_MANAGED_POLICIES"})
+# What services additionally drop: coverage.py's settings (COVERAGE_PROCESS_START, ...).
+SERVICE_SCRUBBED_PREFIXES = ("COVERAGE_",)
 
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -86,7 +88,12 @@ def tail(log: Path, lines: int = 30) -> str:
 def start_service(
     name: str, argv: list[str], workdir: Path, env: dict[str, str], timeout: float = START_TIMEOUT
 ) -> Service:
-    """Run ``argv`` plus ``--port 0 --port-file F --exit-with-parent``; wait until it listens."""
+    """Run ``argv`` plus ``--port 0 --port-file F --exit-with-parent``; wait until it listens.
+
+    Services (the AWS stand-in, the metadata emulator) never run under the coverage of a test
+    run: they are not the code measured, and tracing them made moto too slow to answer.
+    """
+    env = {key: value for key, value in env.items() if not key.startswith(SERVICE_SCRUBBED_PREFIXES)}
     workdir.mkdir(parents=True, exist_ok=True)
     port_file, log = workdir / f"{name}.port", workdir / f"{name}.log"
     port_file.unlink(missing_ok=True)

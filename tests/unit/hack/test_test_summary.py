@@ -72,3 +72,13 @@ def test_a_failed_leg_without_a_failed_case_adds_one_failure(tmp_path, capsys):
     rc = summary.main([str(tmp_path), "e2e=FAILED:30", "total:30"], in_ci=True)
     assert rc == 0  # the leg's own failure already fails make test
     assert last_line(capsys) == "summary: 1 passed, 1 failed, 0 skipped"
+
+
+def test_the_coverage_leg_is_one_check_that_shows_the_figure(tmp_path, capsys):
+    write_report(tmp_path, "unit-py311", passed=2)
+    (tmp_path / "coverage-total.txt").write_text("95.4\n")
+    rc = summary.main([str(tmp_path), "unit=ok:9", "coverage=FAILED:2", "total:11"], in_ci=True)
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    assert "  coverage           FAILED       2s  1 check, branch coverage of plugins/ 95.4 %" in out
+    assert out[-1] == "summary: 2 passed, 1 failed, 0 skipped"

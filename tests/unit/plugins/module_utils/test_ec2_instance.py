@@ -857,3 +857,31 @@ def test_a_replayed_instance_that_no_longer_has_the_name_is_not_adopted(fake_tim
     result = run_fake(fake)
     assert result["instance"]["instance_id"] == "i-00000000000000002"
     assert fake.instances["i-00000000000000001"]["tags"]["Name"] == "renamed-by-hand"
+
+
+# DescribeInstances gives StateReason {Code, Message} (e.g. Server.InternalError on a failed launch)
+# and StateTransitionReason, a sentence, for user-initiated changes; the most specific one wins.
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            {
+                "StateReason": {
+                    "Code": "Server.InternalError",
+                    "Message": "Server.InternalError: Internal error",
+                },
+                "StateTransitionReason": "User initiated (2026-12-02 05:00:00 GMT)",
+            },
+            "Server.InternalError: Internal error",
+        ),
+        ({"StateReason": {"Code": "Server.SpotInstanceTermination"}}, "Server.SpotInstanceTermination"),
+        (
+            {"StateReason": {}, "StateTransitionReason": "User initiated (2026-12-02 05:00:00 GMT)"},
+            "User initiated (2026-12-02 05:00:00 GMT)",
+        ),
+        ({"StateTransitionReason": ""}, "no reason given"),
+        ({}, "no reason given"),
+    ],
+)
+def test_state_reason_names_the_most_specific_reason_ec2_gives(raw, reason):
+    assert inst.state_reason(raw) == reason

@@ -98,3 +98,24 @@ def test_path_prefix_without_slashes_finds_the_roles_under_it(clients):
     clients.iam.create_role(RoleName="b", Path="/teamwork/", AssumeRolePolicyDocument=TRUST)
     roles = _role_info.run({"path_prefix": "team"}, clients, False, False)["roles"]
     assert [r["role_name"] for r in roles] == ["a"]
+
+
+def test_each_instance_profile_of_the_role_is_listed_with_its_arn_and_path(clients):
+    iam = clients.iam
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=TRUST)
+    profiles = {}
+    for name, path in (("p1", "/app/"), ("p2", "/")):
+        profiles[name] = iam.create_instance_profile(InstanceProfileName=name, Path=path)["InstanceProfile"]
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName="r")
+    role = _role_info.run({"name": "r"}, clients, False, False)["roles"][0]
+    assert sorted(role["instance_profiles"], key=lambda p: p["instance_profile_name"]) == [
+        {"instance_profile_name": "p1", "arn": profiles["p1"]["Arn"], "path": "/app/"},
+        {"instance_profile_name": "p2", "arn": profiles["p2"]["Arn"], "path": "/"},
+    ]
+
+
+def test_without_name_or_prefix_every_role_is_listed_whatever_its_path(clients):
+    clients.iam.create_role(RoleName="a", Path="/app/", AssumeRolePolicyDocument=TRUST)
+    clients.iam.create_role(RoleName="b", AssumeRolePolicyDocument=TRUST)
+    roles = _role_info.run({"name": None, "path_prefix": None}, clients, False, False)["roles"]
+    assert sorted((r["role_name"], r["path"]) for r in roles) == [("a", "/app/"), ("b", "/")]

@@ -1,0 +1,49 @@
+"""hack/mutation_score.py: the score of ``make mutation`` counts every mutant, per file and overall."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[3] / "hack" / "mutation_score.py"
+_spec = importlib.util.spec_from_file_location("mutation_score", SCRIPT)
+assert _spec is not None and _spec.loader is not None
+mutation_score = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mutation_score)
+
+UTILS = "ansible_collections.keyless.aws.plugins.module_utils"
+RESULTS = f"""\
+    {UTILS}._policy.x_normalize__mutmut_1: killed
+    {UTILS}._policy.x_normalize__mutmut_2: survived
+    {UTILS}._policy.x_normalize__mutmut_3: timeout
+    {UTILS}._iam_role.xǁIamRoleǁplan__mutmut_1: killed
+    {UTILS}._iam_role.xǁIamRoleǁplan__mutmut_2: no tests
+    {UTILS}._iam_role.xǁIamRoleǁplan__mutmut_3: not checked
+"""
+
+
+def test_mutants_are_grouped_by_the_module_before_the_mangled_function():
+    assert mutation_score.module_of(f"{UTILS}._iam_role.xǁIamRoleǁplan__mutmut_2") == f"{UTILS}._iam_role"
+    assert mutation_score.module_of(f"{UTILS}._policy.x_normalize__mutmut_1") == f"{UTILS}._policy"
+    with pytest.raises(ValueError, match="not a mutmut mutant name"):
+        mutation_score.module_of("plain.name")
+
+
+def test_timeouts_count_as_killed_no_tests_against_the_score_and_untried_apart():
+    report = mutation_score.report(mutation_score.parse(RESULTS)).splitlines()
+    assert report[1] == "  _iam_role.py                1/2    killed  50.0 %  (1 no tests, 1 not checked)"
+    assert report[2] == "  _policy.py                  2/3    killed  66.7 %  (1 survived)"
+    assert report[3] == (
+        "  overall                     3/5    killed  60.0 %  (1 no tests, 1 not checked, 1 survived)"
+    )
+    assert report[4:] == [
+        "not killed (2), see `mutmut show NAME` in .build/mutation:",
+        f"  {UTILS}._iam_role.xǁIamRoleǁplan__mutmut_2: no tests",
+        f"  {UTILS}._policy.x_normalize__mutmut_2: survived",
+    ]
+
+
+def test_lines_that_are_not_mutants_are_ignored():
+    assert mutation_score.parse("mutmut 3.8.1\n  warning: something: odd\n") == {}
