@@ -380,10 +380,12 @@ def test_the_harness_agent_meets_a_kind_aws(aws: Any) -> None:
 
 @pytest.fixture(scope="module")
 def lossy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[launcher.Service]:
+    # Loading moto's EC2 backend before listening took over 30 s on a loaded 2-core machine.
     server = launcher.start_aws_server(
         tmp_path_factory.mktemp("lossy"),
         preload="iam,ec2",
         bad_day="lost-response=3,lost-operations=CreateRole+RunInstances",
+        timeout=180,
     )
     try:
         yield server
