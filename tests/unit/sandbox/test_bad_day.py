@@ -555,6 +555,13 @@ def test_the_control_endpoint_reports_and_replaces_the_spec(aws: Any) -> None:
     assert sandbox("iam", "ListRoles").status == 200
 
 
+def test_the_control_endpoint_is_not_recorded_as_an_aws_call(aws: Any) -> None:
+    sandbox = aws("off")
+    sandbox.control("throttle=1")
+    sandbox.control()
+    assert sandbox.calls() == []
+
+
 def test_a_bad_spec_posted_is_refused_and_changes_nothing(aws: Any) -> None:
     sandbox = aws("server-error=5")
     status, text = sandbox.control("server-error=5,weather=stormy")
