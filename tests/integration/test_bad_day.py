@@ -119,7 +119,7 @@ def test_two_runs_at_once_converge_to_one_of_each(
     def one_run() -> None:
         results.append(run_playbook(PLAYBOOK))
 
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    threads = [threading.Thread(target=one_run) for _run in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -333,7 +333,7 @@ def test_without_the_behaviour_states_change_at_once(aws: Any) -> None:
 
 def test_every_nth_call_starts_a_burst_of_throttled_answers(aws: Any) -> None:
     sandbox = aws("throttle=3,throttle-burst=2")
-    codes = [sandbox("iam", "ListRoles").code for _ in range(8)]
+    codes = [sandbox("iam", "ListRoles").code for _call in range(8)]
     assert codes == [None, None, "Throttling", "Throttling", None, "Throttling", "Throttling", None]
 
 
@@ -345,8 +345,8 @@ def test_ec2_is_throttled_with_its_own_code_and_status(aws: Any) -> None:
 
 def test_every_nth_call_is_a_server_error(aws: Any) -> None:
     sandbox = aws("server-error=2")
-    replies = [sandbox("iam", "ListRoles") for _ in range(4)] + [
-        sandbox("ec2", "DescribeInstances") for _ in range(2)
+    replies = [sandbox("iam", "ListRoles") for _call in range(4)] + [
+        sandbox("ec2", "DescribeInstances") for _call in range(2)
     ]
     assert [(reply.status, reply.code) for reply in replies] == [
         (200, None),
@@ -360,7 +360,7 @@ def test_every_nth_call_is_a_server_error(aws: Any) -> None:
 
 def test_a_faulted_call_is_marked_in_the_call_record(aws: Any) -> None:
     sandbox = aws("throttle=2,server-error=3")
-    for _ in range(3):
+    for _call in range(3):
         sandbox("iam", "ListRoles")
     assert [call.get("fault") for call in sandbox.calls()] == [None, "throttle", "server-error"]
 
@@ -480,7 +480,7 @@ def test_two_launches_with_one_token_at_once_start_one_instance(aws: Any) -> Non
         threading.Thread(
             target=lambda: answers.append(sandbox.launch(ClientToken="t-2").values("instanceId"))
         )
-        for _ in range(2)
+        for _call in range(2)
     ]
     for thread in threads:
         thread.start()
