@@ -253,7 +253,7 @@ class CallRecorder:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == BAD_DAY_PATH:  # the bad-day layer's own endpoint, not an AWS call
+        if path == BAD_DAY_PATH:  # the bad-day layer's control endpoint: not an AWS call either
             return self._app(environ, start_response)
         if path.startswith(OWN_PREFIX):
             return self._serve_own(environ, path, start_response)

@@ -472,6 +472,8 @@ class _Tracked:
     fresh: dict[tuple[str, str], float] = field(default_factory=dict)
     transitions: dict[str, Transition] = field(default_factory=dict)
     tokens: dict[str, tuple[str, Answer]] = field(default_factory=dict)
+    # One launch at a time per token: a second request with it waits, then gets the first's answer.
+    launching: dict[str, threading.Lock] = field(default_factory=dict)
 
 
 class LostResponse(ConnectionResetError):
@@ -519,13 +521,14 @@ class BadDay:
             _drain(environ)
             return self._fault(call, injected, error_answer(service, *self._fault_table(injected)[service]))
         params = request_params(environ) if service in ("iam", "ec2", "sts") else {}
-        early = self._early_answer(call, service, operation, params, exempt)
-        if early is not None:
-            _drain(environ)
-            return early
-        answer = moto_gap(operation, params, self._forward(environ))
-        if answer.status < 300:
-            self._after_success(call, service, operation, params, answer)
+        with self._launching(call, operation, params):
+            early = self._early_answer(call, service, operation, params, exempt)
+            if early is not None:
+                _drain(environ)
+                return early
+            answer = moto_gap(operation, params, self._forward(environ))
+            if answer.status < 300:
+                self._after_success(call, service, operation, params, answer)
         if not exempt and self._loses(operation):
             self._fault(call, "lost-response", answer)
             self._drop_connection(environ)
@@ -620,6 +623,16 @@ class BadDay:
         digest = hashlib.sha256(json.dumps(significant, sort_keys=True).encode()).hexdigest()
         # One account in the sandbox: a token is the account's, whichever key sends it.
         return f"{call.get('region')}:{params['ClientToken']}", digest
+
+    def _launching(
+        self, call: dict[str, Any], operation: str, params: dict[str, str]
+    ) -> contextlib.AbstractContextManager[Any]:
+        """Held from the token look-up to its record: EC2 launches once for requests sent at once too."""
+        if operation != "RunInstances" or not params.get("ClientToken"):
+            return contextlib.nullcontext()
+        key, _digest = self._token_key(call, params)
+        with self._lock:
+            return self._tracked.launching.setdefault(key, threading.Lock())
 
     def _replay(self, call: dict[str, Any], params: dict[str, str]) -> Answer | None:
         key, digest = self._token_key(call, params)

@@ -19,7 +19,7 @@ description:
     seconds; every retry is reported in RV(retries).
   - C(RunInstances) carries a C(ClientToken) made from the launch request, so a launch happens
     once even when its answer is lost and the call is retried, or when two runs of the same task
-    launch at once: EC2 answers the same token with the same instance. A token that brings back
+    launch at once; EC2 answers the same token with the same instance. A token that brings back
     an instance that has since terminated (EC2 keeps tokens for at least 24 hours after that) is
     salted with that instance's id and sent again.
   - An existing instance gets the wanted profile associated (or the association replaced),

@@ -91,6 +91,15 @@ def base_extra_vars(endpoint: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class PlaybookCommand:
+    """One ``ansible-playbook`` run as ``PlaybookRunner`` would start it, for a test that starts it itself."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+
+
 @dataclass
 class PlaybookRunner:
     """``run_playbook(...)``: ``ansible-playbook`` against one endpoint, in one work dir.
@@ -104,16 +113,23 @@ class PlaybookRunner:
     path: str | None = None
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
-    def __call__(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
-                 diff: bool = False, verbosity: int = 0,
-                 env: dict[str, str] | None = None) -> launcher.Finished:
+    def command(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
+                diff: bool = False, verbosity: int = 0,
+                env: dict[str, str] | None = None) -> PlaybookCommand:
+        """The ``ansible-playbook`` command line, environment and run directory of one run."""
         run_dir = self.workdir / f"run{next(self._counter)}"
         run_dir.mkdir(parents=True)
         vars_file = run_dir / "extra_vars.json"
         vars_file.write_text(json.dumps({**base_extra_vars(self.endpoint), **(extra_vars or {})}))
-        command = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}"]
-        command += ["--check"] * check + ["--diff"] * diff
-        command += [f"-{'v' * verbosity}"] if verbosity else []
-        command.append(str(Path(playbook).resolve()))
+        argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", f"@{vars_file}"]
+        argv += ["--check"] * check + ["--diff"] * diff
+        argv += [f"-{'v' * verbosity}"] if verbosity else []
+        argv.append(str(Path(playbook).resolve()))
         overrides = {**execution_path_env(self.path), **(env or {})}
-        return launcher.run(command, playbook_env(self.workdir, overrides), run_dir, self.timeout)
+        return PlaybookCommand(argv, playbook_env(self.workdir, overrides), run_dir)
+
+    def __call__(self, playbook: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
+                 diff: bool = False, verbosity: int = 0,
+                 env: dict[str, str] | None = None) -> launcher.Finished:
+        command = self.command(playbook, extra_vars, check, diff, verbosity, env)
+        return launcher.run(command.argv, command.env, command.cwd, self.timeout)
