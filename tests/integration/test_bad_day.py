@@ -15,12 +15,11 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+import aws_state
 import awscalls
-import boto3
 import pytest
-from harness import ACCESS_KEY, REGION, SECRET_KEY, PlaybookRunner
+from harness import PlaybookRunner
 from launcher import Finished, Service
 from recap import play_recap
 
@@ -30,19 +29,9 @@ LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 CREATES = ("CreateRole", "CreateInstanceProfile", "AddRoleToInstanceProfile", "RunInstances")
 
 
-def client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
-
-
 def assert_one_of_each(endpoint: str) -> None:
     """Exactly one role, its one inline policy, one profile holding it, one live instance using it."""
-    iam, ec2 = client("iam", endpoint), client("ec2", endpoint)
+    iam, ec2 = aws_state.client(endpoint, "iam"), aws_state.client(endpoint, "ec2")
     assert [role["RoleName"] for role in iam.list_roles()["Roles"]] == [ROLE]
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
     profiles = iam.list_instance_profiles()["InstanceProfiles"]

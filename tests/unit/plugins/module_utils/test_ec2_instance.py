@@ -832,14 +832,20 @@ def test_two_runs_launching_the_same_instance_at_once_get_one_instance(fake_time
     assert fake.launched == 1 and len(set(fake.tokens_sent)) == 1
 
 
-def test_a_token_that_brings_back_a_terminated_instance_is_salted_and_sent_again(fake_time):
-    # The same task ran a day ago; that instance was terminated. EC2 keeps its token.
-    fake = FakeEc2()
+def launched_earlier(fake):
+    """The same task's launch, run before (its request and the instance it started)."""
     desired = inst.desired_instance(params())
     request = inst.plan_create(desired)[0][0].args["request"]
     earlier = inst.InstanceActions(fake, desired, None)
     earlier.launch(request)
-    fake.instances[earlier.instance_id]["state"] = "terminated"
+    return request, earlier.instance_id
+
+
+def test_a_token_that_brings_back_a_terminated_instance_is_salted_and_sent_again(fake_time):
+    # The same task ran a day ago; that instance was terminated. EC2 keeps its token.
+    fake = FakeEc2()
+    request, earlier = launched_earlier(fake)
+    fake.instances[earlier]["state"] = "terminated"
     result = run_fake(fake)
     assert result["changed"] is True
     assert fake.calls.count("RunInstances") == 3 and fake.launched == 2
@@ -849,11 +855,8 @@ def test_a_token_that_brings_back_a_terminated_instance_is_salted_and_sent_again
 
 def test_a_replayed_instance_that_no_longer_has_the_name_is_not_adopted(fake_time):
     fake = FakeEc2()
-    desired = inst.desired_instance(params())
-    request = inst.plan_create(desired)[0][0].args["request"]
-    earlier = inst.InstanceActions(fake, desired, None)
-    earlier.launch(request)
-    fake.instances[earlier.instance_id]["tags"]["Name"] = "renamed-by-hand"
+    _request, earlier = launched_earlier(fake)
+    fake.instances[earlier]["tags"]["Name"] = "renamed-by-hand"
     result = run_fake(fake)
     assert result["instance"]["instance_id"] == "i-00000000000000002"
     assert fake.instances["i-00000000000000001"]["tags"]["Name"] == "renamed-by-hand"
