@@ -7,7 +7,6 @@ moto's own ``/moto-api/...`` endpoints work as usual and are not recorded.
 from __future__ import annotations
 
 import argparse
-import io
 import ipaddress
 import json
 import os
@@ -31,7 +30,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from awscalls import CALLS_PATH, RESET_CALLS_PATH
-from bad_day import BAD_DAY_PATH, CALL_KEY, BadDay, parse_spec
+from bad_day import BAD_DAY_PATH, CALL_KEY, BadDay, parse_spec, read_form_body
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -114,22 +113,6 @@ def _unsigned_service(environ: Environ, path: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def _read_form_body(environ: Environ) -> dict[str, list[str]]:
-    """Parse a form-encoded body and put the bytes back so moto can read them again."""
-    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return {}
-    if length <= 0:
-        return {}
-    raw = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
-    return parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-
-
 def _virtual_host_bucket(environ: Environ) -> str | None:
     host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0]
     if host.endswith(".localhost"):
@@ -208,7 +191,7 @@ def _operation(environ: Environ, service: str, method: str, path: str,
     rpc = _RPC_V2_PATH.match(path)
     if rpc:
         return rpc.group(1)
-    action = query.get("Action") or ([] if service == "s3" else _read_form_body(environ).get("Action"))
+    action = query.get("Action") or ([] if service == "s3" else read_form_body(environ).get("Action"))
     if action:
         return action[0]
     named = _s3_operation(environ, method, path, query) if service == "s3" else None

@@ -250,20 +250,26 @@ SERVER_ERRORS = {
 # --- request parameters -----------------------------------------------------------------------
 
 
+def read_form_body(environ: Environ) -> dict[str, list[str]]:
+    """Parse a form-encoded body and put the bytes back so moto can read them again."""
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return {}
+    if length <= 0:
+        return {}
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    return parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+
+
 def request_params(environ: Environ) -> dict[str, str]:
     """Query and form parameters (first value each); the body is put back for moto."""
-    params = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
-    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        raw = environ["wsgi.input"].read(length) if length > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-        params.update({key: values[0] for key, values in form.items()})
-    return params
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    return {key: values[0] for key, values in {**query, **read_form_body(environ)}.items()}
 
 
 def numbered(params: dict[str, str], prefix: str) -> list[str]:
