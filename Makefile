@@ -33,7 +33,7 @@ ANSIBLE_ENV := ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)
 TEST_ENV := $(ANSIBLE_ENV) HYPOTHESIS_STORAGE_DIRECTORY=$(BUILD)/hypothesis
 
 UNIT_ARGS ?= -n 2
-INTEGRATION_ARGS ?= -n 2
+INTEGRATION_ARGS ?= -n 4
 # AWS on a bad day (sandbox/bad_day.py): the 3.11 integration leg and the e2e flow run with the
 # AWS server playing IAM's eventual consistency, EC2's state transitions, throttling, 5xx answers,
 # lost responses and AWS's refusals. BAD_DAY=off runs them on a kind AWS (faster).
@@ -135,12 +135,14 @@ integration: venv link
 packaging: venv
 	$(call pytest,$(VENV),tests/packaging,,packaging-py311)
 
-# The whole flow on the sandbox: site.yml, again, broken variants, teardown (one sandbox, in order).
+# The whole flow on the sandbox: site.yml, again, broken variants, teardown (one sandbox per test
+# module, its tests in order; the modules run side by side).
+E2E_ARGS ?= -n 2 --dist loadfile
 e2e: venv link
-	$(call pytest,$(VENV),tests/e2e,$(call bad_day_args,e2e-py311),e2e-py311)
+	$(call pytest,$(VENV),tests/e2e,$(E2E_ARGS) $(call bad_day_args,e2e-py311),e2e-py311)
 
 # Role scenarios driven through molecule, from pytest (tests/molecule/), on 3.11 only.
-MOLECULE_ARGS ?=
+MOLECULE_ARGS ?= -n 2
 molecule: venv link
 	@[ -d tests/molecule ] || { echo "note: no tests/molecule directory: nothing to run"; exit 0; }
 	$(call pytest,$(VENV),tests/molecule,$(MOLECULE_ARGS),molecule-py311)

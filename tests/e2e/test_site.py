@@ -1,7 +1,8 @@
 """The whole flow as a user runs it: site.yml on the sandbox, again, broken variants, teardown.
 
 The tests run in order on one sandbox (module scope): each starts from what the one before
-left, as a user's successive runs would.
+left, as a user's successive runs would. test_site_variants.py runs other settings from nothing
+on a sandbox of its own, beside this module.
 """
 
 from __future__ import annotations
@@ -12,24 +13,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import boto3
 import pytest
-from demo import run_playbook
+from flow import HOST, play, site
 from recap import play_recap
 
 from sandbox import Sandbox
-
-HOST = "keyless-logs-writer"
-# IAM allows these in a role name besides letters and digits; "+" and "." mean something in a
-# regular expression.
-PUNCTUATED_ROLE = "keyless+logs=role,v1.0@team-a"
-
-
-def site(sandbox: Sandbox, tmp_path: Path, verbosity: int = 0, **overrides: object) -> tuple[int, str]:
-    extra = {**sandbox.extra_vars(), **overrides}
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(extra))
-    return run_playbook(sandbox, "site.yml", vars_file, verbosity, echo=False)
 
 
 def issued_credentials(sandbox: Sandbox) -> dict[str, str]:
@@ -73,27 +61,6 @@ def test_second_run_changes_nothing_and_leaks_no_secret_at_vvv(sandbox: Sandbox,
     assert hidden in output
 
 
-def admin(sandbox: Sandbox, service: str):
-    session = boto3.session.Session(*sandbox.admin_key, region_name=sandbox.region)
-    return session.client(service, endpoint_url=sandbox.endpoint)
-
-
-def test_a_kms_key_encrypts_the_round_trip_and_extends_the_policy(sandbox: Sandbox, tmp_path: Path) -> None:
-    """A customer managed key: the round trip uploads with SSE-KMS under it, the policy grants its use.
-
-    moto stores the object's key id but never calls KMS for S3, so here the kms:GenerateDataKey
-    and kms:Decrypt grants are not what lets the round trip through; on AWS they are.
-    """
-    key_arn = admin(sandbox, "kms").create_key(Description="keyless e2e")["KeyMetadata"]["Arn"]
-    rc, output = site(sandbox, tmp_path, keyless_kms_key_arn=key_arn)
-    assert rc == 0, output
-    assert f"SSE-KMS under {key_arn}" in output
-    denied = next(line for line in output.splitlines() if '"denied as expected: ' in line)
-    assert "call KMS directly (kms:GenerateDataKey, not through S3)" in denied
-    stored = admin(sandbox, "s3").head_object(Bucket=sandbox.bucket, Key=f"keyless-verify/{HOST}.txt")
-    assert (stored.get("ServerSideEncryption"), stored.get("SSEKMSKeyId")) == ("aws:kms", key_arn)
-
-
 def test_untrusted_role_fails_with_the_reason(sandbox: Sandbox, tmp_path: Path) -> None:
     rc, output = site(sandbox, tmp_path, keyless_trusted_service="lambda.amazonaws.com")
     assert rc != 0
@@ -123,24 +90,10 @@ def test_imdsv1_is_refused(sandbox: Sandbox) -> None:
 
 
 def test_teardown_leaves_nothing_and_is_idempotent(sandbox: Sandbox, tmp_path: Path) -> None:
-    vars_file = tmp_path / "vars.json"
-    vars_file.write_text(json.dumps(sandbox.extra_vars()))
-    rc, output = run_playbook(sandbox, "teardown.yml", vars_file, 0, echo=False)
+    rc, output = play(sandbox, "teardown.yml", tmp_path)
     assert rc == 0, output
     assert play_recap(output)["localhost"]["changed"] == 4
     assert sandbox.leftovers() == {"roles": [], "instance_profiles": [], "instances": []}
-    rc, output = run_playbook(sandbox, "teardown.yml", vars_file, 0, echo=False)
+    rc, output = play(sandbox, "teardown.yml", tmp_path)
     assert rc == 0, output
     assert play_recap(output)["localhost"]["changed"] == 0
-
-
-def test_a_role_name_with_iam_punctuation_verifies_and_tears_down(sandbox: Sandbox, tmp_path: Path) -> None:
-    """``+=,.@-`` are valid in a role name; the caller check must take them literally."""
-    rc, output = site(sandbox, tmp_path, keyless_role_name=PUNCTUATED_ROLE)
-    assert rc == 0, output
-    assert f"caller: arn:aws:sts::123456789012:assumed-role/{PUNCTUATED_ROLE}/i-" in output
-    vars_file = tmp_path / "teardown.json"
-    vars_file.write_text(json.dumps({**sandbox.extra_vars(), "keyless_role_name": PUNCTUATED_ROLE}))
-    rc, output = run_playbook(sandbox, "teardown.yml", vars_file, 0, echo=False)
-    assert rc == 0, output
-    assert sandbox.leftovers() == {"roles": [], "instance_profiles": [], "instances": []}
