@@ -194,7 +194,9 @@ endif
 # A leg that could not run (no Python 3.12, no test report) counts as skipped, by name; under
 # CI=true it fails the run instead (hack/test_summary.py).
 TEST_LEGS := lint sanity unit integration coverage molecule e2e packaging unit-py312 integration-py312
-test: venv $(if $(PY312),venv-py312)
+# The two virtualenvs are built side by side (each one's output shown whole when it is done).
+test:
+	@$(MAKE) -j2 --output-sync=target --no-print-directory venv $(if $(PY312),venv-py312)
 	@rm -rf $(REPORTS)
 	@results=(); rc=0; start=$$SECONDS; \
 	for leg in $(TEST_LEGS); do \
