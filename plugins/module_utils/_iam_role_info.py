@@ -29,7 +29,7 @@ def normalize_path_prefix(prefix: str) -> str:
 def validate_info_params(params: Mapping[str, Any]) -> None:
     # name and path_prefix together are refused by the spec (mutually_exclusive, below).
     if params.get("name"):
-        validate_role_name(params["name"], "name")
+        validate_role_name(params["name"])
     if params.get("path_prefix"):
         validate_path(normalize_path_prefix(params["path_prefix"]), "path_prefix")
 
@@ -42,7 +42,8 @@ def describe_role(iam: Any, raw: Mapping[str, Any]) -> dict[str, Any]:
         policy: _iam.get_role_policy(iam, name, policy) for policy in _iam.list_role_policy_names(iam, name)
     }
     view["instance_profiles"] = [
-        {"instance_profile_name": p["InstanceProfileName"], "arn": p["Arn"], "path": p.get("Path", "/")}
+        # Path is a required member of IAM's InstanceProfile (botocore's model): always answered.
+        {"instance_profile_name": p["InstanceProfileName"], "arn": p["Arn"], "path": p["Path"]}
         for p in _iam.list_instance_profiles_for_role(iam, name)
     ]
     return view

@@ -85,3 +85,139 @@ def test_an_owner_that_is_no_alias_nor_account_is_refused(owner):
         _images.validate_image_params({"owners": ["self", owner]})
     assert err.value.field == "owners[1]"
     assert "aws-backup-vault" in err.value.rule
+
+
+# --- run(): the exact request and the exact answer, on a stubbed EC2 client ----------------------
+
+CANONICAL = "099720109477"
+
+
+def _stubbed_ec2():
+    import boto3
+
+    return boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
+
+
+def _raw(image_id: str, name: str | None, created: str | None) -> dict:
+    raw = {
+        "ImageId": image_id,
+        "OwnerId": CANONICAL,
+        "Architecture": "x86_64",
+        "Description": f"d-{image_id}",
+    }
+    if name is not None:
+        raw["Name"] = name
+    if created is not None:
+        raw["CreationDate"] = created
+    return raw
+
+
+def _view(image_id: str, name: str | None, created: str | None) -> dict:
+    return {
+        "image_id": image_id,
+        "name": name,
+        "owner_id": CANONICAL,
+        "creation_date": created,
+        "architecture": "x86_64",
+        "description": f"d-{image_id}",
+    }
+
+
+def _run_stubbed(params: dict, expected_request: dict, images: list[dict]) -> dict:
+    from types import SimpleNamespace
+
+    from botocore.stub import Stubber
+
+    ec2 = _stubbed_ec2()
+    with Stubber(ec2) as stubber:
+        stubber.add_response("describe_images", {"Images": images}, expected_request)
+        result = _images.run(params, SimpleNamespace(ec2=ec2), False, False)
+        stubber.assert_no_pending_responses()
+    return result
+
+
+def test_run_asks_for_the_owners_and_filters_and_returns_every_field_newest_first():
+    # Name order and date order disagree here: the date decides; an image without a date is last.
+    images = [
+        _raw("ami-old", "z-build", "2024-01-01T00:00:00.000Z"),
+        _raw("ami-undated", "zz-build", None),
+        _raw("ami-new", "a-build", "2025-06-01T00:00:00.000Z"),
+    ]
+    request = {
+        "Owners": [CANONICAL, "self"],
+        "Filters": [
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "name", "Values": ["*-build"]},
+            {"Name": "architecture", "Values": ["x86_64"]},
+        ],
+        "MaxResults": 1000,
+    }
+    params = {"owners": [CANONICAL, "self"], "name": "*-build", "architecture": "x86_64", "filters": {}}
+    result = _run_stubbed(params, request, images)
+    expected = [
+        _view("ami-new", "a-build", "2025-06-01T00:00:00.000Z"),
+        _view("ami-old", "z-build", "2024-01-01T00:00:00.000Z"),
+        _view("ami-undated", "zz-build", None),
+    ]
+    assert result == {"changed": False, "images": expected, "latest": expected[0]}
+
+
+def test_run_with_filters_only_sends_no_owners_and_finds_nothing():
+    request = {
+        "Filters": [
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "image-id", "Values": ["ami-1", "ami-2"]},
+        ],
+        "MaxResults": 1000,
+    }
+    result = _run_stubbed({"filters": {"image-id": ["ami-1", "ami-2"]}}, request, [])
+    assert result == {"changed": False, "images": [], "latest": None}
+
+
+def test_run_validates_before_any_call():
+    from types import SimpleNamespace
+
+    from botocore.stub import Stubber
+
+    ec2 = _stubbed_ec2()
+    with Stubber(ec2), pytest.raises(ValidationError) as err:
+        _images.run({"owners": []}, SimpleNamespace(ec2=ec2), False, False)
+    assert (err.value.field, err.value.rule) == (
+        "owners",
+        "give owners, name or filters: listing every public image is never useful",
+    )
+
+
+def test_on_equal_dates_the_greater_name_wins_and_a_missing_name_is_last():
+    same = "2025-01-01T00:00:00.000Z"
+    images = [
+        {"image_id": "ami-unnamed", "name": None, "creation_date": same},
+        {"image_id": "ami-a", "name": "A-image", "creation_date": same},
+        {"image_id": "ami-b", "name": "B-image", "creation_date": same},
+    ]
+    assert [i["image_id"] for i in _images.newest_first(images)] == ["ami-b", "ami-a", "ami-unnamed"]
+
+
+@pytest.mark.parametrize(
+    "params", [{"name": "ubuntu/*"}, {"filters": {"image-id": "ami-1"}}, {"owners": ["self"]}]
+)
+def test_any_one_of_owners_name_or_filters_is_enough(params):
+    _images.validate_image_params(params)
+
+
+def test_a_bad_owner_names_its_index_and_every_alias():
+    with pytest.raises(ValidationError) as err:
+        _images.validate_image_params({"owners": ["canonical"]})
+    assert (err.value.field, err.value.rule) == (
+        "owners[0]",
+        "must be a 12-digit account id or one of self, amazon, aws-marketplace, aws-backup-vault",
+    )
+
+
+def test_a_scalar_filter_value_is_sent_as_a_one_item_list_of_strings():
+    filters = _images.image_filters({"filters": {"is-public": True, "image-id": ["ami-1", "ami-2"]}})
+    assert filters == [
+        {"Name": "state", "Values": ["available"]},
+        {"Name": "is-public", "Values": ["True"]},
+        {"Name": "image-id", "Values": ["ami-1", "ami-2"]},
+    ]

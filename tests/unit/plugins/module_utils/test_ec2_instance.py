@@ -888,3 +888,136 @@ def test_a_replayed_instance_that_no_longer_has_the_name_is_not_adopted(fake_tim
 )
 def test_state_reason_names_the_most_specific_reason_ec2_gives(raw, reason):
     assert inst.state_reason(raw) == reason
+
+
+# --- exact plans, warnings and the association handlers (each kills mutants `make mutation`
+# showed alive) ---------------------------------------------------------------------------------
+
+
+def test_absent_plans_one_terminate_and_predicts_terminated():
+    actions, predicted = inst.plan_update(current(), inst.desired_instance(params(state="absent")))
+    assert (actions, predicted) == (
+        [_plan.Action("TerminateInstances", {})],
+        {**current(), "state": "terminated"},
+    )
+
+
+def test_a_metadata_change_predicts_the_merged_options():
+    desired = inst.desired_instance(params(metadata_options={"http_put_response_hop_limit": 2}))
+    actions, predicted = inst.plan_update(current(), desired)
+    assert ops(actions) == ["ModifyInstanceMetadataOptions"]
+    assert predicted["metadata_options"] == {
+        "http_tokens": "required",
+        "http_put_response_hop_limit": 2,
+        "http_endpoint": "enabled",
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "wanted", "action"),
+    [
+        ("stopped", "running", _plan.Action("StartInstances", {})),
+        ("stopping", "running", _plan.Action("StartInstances", {"wait_first": "stopped"})),
+        ("running", "stopped", _plan.Action("StopInstances", {})),
+        ("pending", "stopped", _plan.Action("StopInstances", {"wait_first": "running"})),
+    ],
+)
+def test_only_an_intermediate_state_is_waited_for_before_start_or_stop(state, wanted, action):
+    actions, predicted = inst.plan_update(current(state=state), inst.desired_instance(params(state=wanted)))
+    assert (actions, predicted["state"]) == ([action], wanted)
+
+
+def test_drift_of_the_key_pair_and_the_subnet_is_warned_too():
+    desired = inst.desired_instance(params(key_name="ops-key", subnet_id="subnet-87654321"))
+    assert inst.drift_warnings(current(), desired) == [
+        "key_name is None, not 'ops-key'; it is not changed in place",
+        "subnet_id is 'subnet-12345678', not 'subnet-87654321'; it is not changed in place",
+    ]
+
+
+def test_diff_shows_the_settable_fields_of_the_instance():
+    resource = inst.InstanceResource(params(), FakeClients(FakeEc2()), True)
+    assert resource.diff_view(current()) == {
+        "state": "running",
+        "instance_type": "t3.micro",
+        "image_id": AMI,
+        "iam_instance_profile_arn": PROFILE_ARN,
+        "metadata_options": current()["metadata_options"],
+        "tags": {"Name": "web"},
+    }
+
+
+class AssociationsEc2:
+    """DescribeIamInstanceProfileAssociations answers in turn (the last one repeats); writes recorded."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def describe_iam_instance_profile_associations(self, Filters):
+        self.calls.append(("Describe", Filters))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return {"IamInstanceProfileAssociations": answer}
+
+    def associate_iam_instance_profile(self, InstanceId, IamInstanceProfile):
+        self.calls.append(("Associate", InstanceId, IamInstanceProfile))
+        return {}
+
+    def replace_iam_instance_profile_association(self, AssociationId, IamInstanceProfile):
+        self.calls.append(("Replace", AssociationId, IamInstanceProfile))
+        return {}
+
+
+INSTANCE = "i-0123456789abcdef0"
+BY_INSTANCE = [{"Name": "instance-id", "Values": [INSTANCE]}]
+OTHER_ARN = "arn:aws:iam::123456789012:instance-profile/other-profile"
+
+
+def association(arn, state="associated"):
+    return {"AssociationId": "iip-assoc-1", "State": state, "IamInstanceProfile": {"Arn": arn}}
+
+
+def actions_on(ec2, **overrides):
+    return inst.InstanceActions(ec2, inst.desired_instance(params(**overrides)), INSTANCE)
+
+
+def test_associate_names_the_instance_and_the_profile():
+    ec2 = AssociationsEc2([])
+    actions_on(ec2).associate({"Name": "web-profile"})
+    assert ec2.calls == [("Associate", INSTANCE, {"Name": "web-profile"})]
+
+
+def test_replace_replaces_the_current_association():
+    ec2 = AssociationsEc2([association(OTHER_ARN)])
+    actions_on(ec2).replace_association({"Name": "web-profile"})
+    assert ec2.calls == [("Describe", BY_INSTANCE), ("Replace", "iip-assoc-1", {"Name": "web-profile"})]
+
+
+def test_replace_with_no_association_left_associates_instead():
+    """The association went away between the read and the write (e.g. another run removed it)."""
+    ec2 = AssociationsEc2([association(OTHER_ARN, "disassociated")])
+    actions_on(ec2).replace_association({"Name": "web-profile"})
+    assert ec2.calls == [("Describe", BY_INSTANCE), ("Associate", INSTANCE, {"Name": "web-profile"})]
+
+
+def test_the_association_is_waited_for_until_the_wanted_profile_is_associated(fake_time):
+    ec2 = AssociationsEc2(
+        [association(OTHER_ARN)], [association(PROFILE_ARN, "associating")], [association(PROFILE_ARN)]
+    )
+    actions_on(ec2).wait_association()
+    assert ec2.calls == [("Describe", BY_INSTANCE)] * 3
+
+
+def test_without_wait_the_association_is_not_waited_for():
+    ec2 = AssociationsEc2([])
+    actions_on(ec2, wait=False).wait_association()
+    assert ec2.calls == []
+
+
+def test_an_association_that_never_comes_times_out_naming_profile_and_instance(fake_time):
+    ec2 = AssociationsEc2([association(OTHER_ARN)])
+    with pytest.raises(KeylessAwsError) as err:
+        actions_on(ec2, wait_timeout=5).wait_association()
+    assert str(err.value) == (
+        f"timed out after 5s waiting for instance profile web-profile to be associated with {INSTANCE}"
+    )

@@ -298,3 +298,99 @@ def test_full_profile_settled_decisions(held, settled):
 def test_full_profile_with_another_role_is_a_clear_error():
     with pytest.raises(KeylessAwsError, match="instance profile p already holds role other"):
         ip.full_profile_settled("p", ["other"], "wanted")
+
+
+# --- exact predictions, errors and reports (each kills mutants `make mutation` showed alive) ----
+
+
+def test_check_mode_predicts_the_role_swap_and_purged_tags_exactly(clients):
+    make_role(clients, "r1")
+    make_role(clients, "r2")
+    ip.run(params(role="r1", tags={"a": "1"}), clients, False, False)
+    swapped = ip.run(params(role="r2", tags={"b": "2"}), clients, True, False)["instance_profile"]
+    assert (swapped["roles"], swapped["role"], swapped["tags"]) == (["r2"], "r2", {"b": "2"})
+    emptied = ip.run(params(role="", tags={"a": "1"}), clients, True, False)["instance_profile"]
+    assert (emptied["roles"], emptied["role"], emptied["tags"]) == ([], None, {"a": "1"})
+    kept = ip.run(params(role="r1", tags={"b": "2"}, purge_tags=False), clients, True, False)
+    assert kept["instance_profile"]["tags"] == {"a": "1", "b": "2"}
+    stored = clients.iam.get_instance_profile(InstanceProfileName="app-profile")["InstanceProfile"]
+    assert ([role["RoleName"] for role in stored["Roles"]], stored["Tags"]) == (
+        ["r1"],
+        [{"Key": "a", "Value": "1"}],
+    )
+
+
+def test_a_full_profile_error_says_which_profile_role_and_call():
+    with pytest.raises(KeylessAwsError) as err:
+        ip.full_profile_settled("p", ["other", "third"], "wanted")
+    assert (err.value.message, err.value.code, err.value.operation) == (
+        "instance profile p already holds role other, third, added by another request after this task "
+        "read the profile; a profile holds one role, so wanted was not added",
+        "LimitExceeded",
+        "AddRoleToInstanceProfile",
+    )
+
+
+def test_the_in_use_refusal_has_its_code_and_names_every_instance(clients):
+    make_role(clients, "r1")
+    arn = ip.run(params(role="r1"), clients, False, False)["instance_profile"]["arn"]
+    launched = [
+        clients.ec2.run_instances(
+            ImageId="ami-12345678", MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": arn}
+        )["Instances"][0]
+        for _ in range(2)
+    ]
+    ids = sorted(instance["InstanceId"] for instance in launched)
+    with pytest.raises(KeylessAwsError) as err:
+        ip.run(params(state="absent"), clients, False, False)
+    assert err.value.code == "ProfileInUse"
+    assert sorted(err.value.message.split("EC2 instance(s) ")[1].split(";")[0].split(", ")) == ids
+    assert err.value.message.startswith("instance profile app-profile is in use by EC2 instance(s) ")
+    assert err.value.message.endswith(
+        "; terminate them or disassociate the profile first, or set force: true"
+    )
+
+
+def test_a_delete_reports_that_no_instance_used_the_profile(clients):
+    make_role(clients, "r1")
+    ip.run(params(role="r1"), clients, False, False)
+    result = ip.run(params(state="absent"), clients, False, False)
+    assert (result["changed"], result["associated_instances"]) == (True, [])
+
+
+def test_without_a_region_the_in_use_check_names_the_region_option(clients, monkeypatch):
+    make_role(clients, "r1")
+    ip.run(params(role="r1"), clients, False, False)
+    monkeypatch.setattr(type(clients), "region", property(lambda _self: None))
+    with pytest.raises(ValidationError) as err:
+        ip.run(params(state="absent"), clients, False, False)
+    assert (err.value.field, err.value.rule) == (
+        "region",
+        "is needed to check which EC2 instances use the instance profile (or set force: true)",
+    )
+
+
+def test_another_error_from_add_role_is_a_failure_not_success(clients, answer_error):
+    make_role(clients, "r1")
+    clients.iam.create_instance_profile(InstanceProfileName="app-profile")
+
+    def refused(**_kwargs):
+        raise answer_error("InvalidInput", "refused", "AddRoleToInstanceProfile")
+
+    clients.iam.add_role_to_instance_profile = refused
+    with pytest.raises(KeylessAwsError) as err:
+        ip.run(params(role="r1"), clients, False, False)
+    assert err.value.code == "InvalidInput"
+
+
+def test_a_full_profile_error_from_a_task_names_the_profile(clients, other_run, just_before):
+    make_role(clients, "r1")
+    make_role(clients, "r2")
+    other_run.create_instance_profile(InstanceProfileName="app-profile")
+    just_before(
+        "AddRoleToInstanceProfile",
+        lambda: other_run.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="r2"),
+    )
+    with pytest.raises(KeylessAwsError) as err:
+        ip.run(params(role="r1"), clients, False, False)
+    assert err.value.message.startswith("instance profile app-profile already holds role r2,")

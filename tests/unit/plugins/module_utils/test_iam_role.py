@@ -598,3 +598,32 @@ def test_delete_role_answering_delete_conflict_once_is_retried_and_the_role_is_g
     assert delete.attempts == 2
     assert 0 < fake_clock.now <= 120
     assert clients.iam.list_roles()["Roles"] == []
+
+
+# --- exact reports and diffs (each kills mutants `make mutation` showed alive) -----------------
+
+
+def test_a_delete_reports_everything_it_removed_and_reads_the_attachments_once(clients):
+    arn = managed_arn(clients)
+    _role.run(params(managed_policies=[arn]), clients, False, False)
+    clients.iam.put_role_policy(RoleName="app-role", PolicyName="p", PolicyDocument=json.dumps(READ_ONLY))
+    clients.iam.create_instance_profile(InstanceProfileName="prof")
+    clients.iam.add_role_to_instance_profile(InstanceProfileName="prof", RoleName="app-role")
+    clients.reset()
+    result = _role.run(params(state="absent"), clients, False, False)
+    assert result["removed"] == {
+        "instance_profiles": ["prof"],
+        "inline_policies": ["p"],
+        "managed_policies": [arn],
+    }
+    assert clients.calls.count("ListAttachedRolePolicies") == 1
+
+
+def test_diff_shows_the_managed_policies_before_and_after(clients):
+    first, second = managed_arn(clients, "first"), managed_arn(clients, "second")
+    _role.run(params(managed_policies=[first]), clients, False, False)
+    result = _role.run(params(managed_policies=[second]), clients, True, True)
+    assert (result["diff"]["before"]["managed_policies"], result["diff"]["after"]["managed_policies"]) == (
+        [first],
+        [second],
+    )

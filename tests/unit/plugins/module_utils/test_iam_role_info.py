@@ -65,6 +65,10 @@ def test_bad_input(params, field):
     assert err.value.field == field
 
 
+def test_a_prefix_of_slashes_only_is_the_root_path():
+    assert _role_info.normalize_path_prefix("//") == "/"
+
+
 def test_name_and_path_prefix_together_are_refused_by_the_spec():
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -87,6 +91,7 @@ def test_name_and_path_prefix_together_are_refused_by_the_spec():
         ("/team/", "/team/"),
         ("/", "/"),
         ("a/b", "/a/b/"),
+        ("/XteamX/", "/XteamX/"),
     ],
 )
 def test_path_prefix_is_normalized_to_a_whole_path(given, sent):
@@ -119,3 +124,20 @@ def test_without_name_or_prefix_every_role_is_listed_whatever_its_path(clients):
     clients.iam.create_role(RoleName="b", AssumeRolePolicyDocument=TRUST)
     roles = _role_info.run({"name": None, "path_prefix": None}, clients, False, False)["roles"]
     assert sorted((r["role_name"], r["path"]) for r in roles) == [("a", "/app/"), ("b", "/")]
+
+
+def test_a_listed_role_shows_what_only_get_role_answers_and_nothing_changes(clients):
+    """ListRoles omits tags and the permissions boundary: each listed role is read with GetRole."""
+    iam = clients.iam
+    boundary = iam.create_policy(PolicyName="boundary", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.create_role(
+        RoleName="a",
+        Path="/app/",
+        AssumeRolePolicyDocument=TRUST,
+        Tags=[{"Key": "k", "Value": "v"}],
+        PermissionsBoundary=boundary,
+    )
+    result = _role_info.run({"path_prefix": "app"}, clients, False, False)
+    assert result["changed"] is False
+    [role] = result["roles"]
+    assert (role["tags"], role["permissions_boundary"]) == ({"k": "v"}, boundary)
