@@ -228,7 +228,9 @@ bench: venv link
 # Mutation testing (not part of `make test`: it takes long): mutmut from requirements/mutation.txt,
 # run in .build/mutation where ansible_collections/keyless/aws links to the checkout, so mutants
 # carry the module names the unit tests import (pyproject.toml [tool.mutmut] explains). Prints
-# killed/total per file and overall (hack/mutation_score.py). MUTATION_ARGS: e.g. mutant names.
+# killed/total per file and overall (hack/mutation_score.py). MUTATION_ARGS: e.g. mutant names or
+# a glob; then the earlier run's results are kept and only those mutants are tried again, so the
+# score printed is of the whole earlier run with them updated (after new tests, say).
 MUTATION := $(BUILD)/mutation
 MUTATION_ARGS ?=
 mutation: venv
@@ -236,7 +238,7 @@ mutation: venv
 	@mkdir -p $(MUTATION)/ansible_collections/keyless
 	@ln -sfn ../../../.. $(MUTATION)/ansible_collections/keyless/aws
 	@ln -sfn ../../pyproject.toml $(MUTATION)/pyproject.toml
-	rm -rf $(MUTATION)/mutants
+	$(if $(MUTATION_ARGS),,rm -rf $(MUTATION)/mutants)
 	cd $(MUTATION) && $(CURDIR)/$(VENV)/bin/mutmut run --max-children 2 $(MUTATION_ARGS) >/dev/null || \
 	  { rc=$$?; echo "error: mutmut run failed ($$rc)" >&2; exit $$rc; }
 	cd $(MUTATION) && $(CURDIR)/$(VENV)/bin/python $(CURDIR)/hack/mutation_score.py
