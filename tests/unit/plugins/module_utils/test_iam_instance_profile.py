@@ -214,8 +214,11 @@ def test_add_role_limit_exceeded_with_another_role_fails_clearly(clients, other_
         "AddRoleToInstanceProfile",
         lambda: other_run.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="r2"),
     )
-    with pytest.raises(KeylessAwsError, match="already holds role r2, added by another request") as err:
+    with pytest.raises(KeylessAwsError) as err:
         ip.run(params(role="r1"), clients, False, False)
+    assert err.value.message.startswith(
+        "instance profile app-profile already holds role r2, added by another request"
+    )
     assert err.value.code == "LimitExceeded"
     assert roles_in(other_run) == ["r2"]
 
@@ -381,16 +384,3 @@ def test_another_error_from_add_role_is_a_failure_not_success(clients, answer_er
     with pytest.raises(KeylessAwsError) as err:
         ip.run(params(role="r1"), clients, False, False)
     assert err.value.code == "InvalidInput"
-
-
-def test_a_full_profile_error_from_a_task_names_the_profile(clients, other_run, just_before):
-    make_role(clients, "r1")
-    make_role(clients, "r2")
-    other_run.create_instance_profile(InstanceProfileName="app-profile")
-    just_before(
-        "AddRoleToInstanceProfile",
-        lambda: other_run.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="r2"),
-    )
-    with pytest.raises(KeylessAwsError) as err:
-        ip.run(params(role="r1"), clients, False, False)
-    assert err.value.message.startswith("instance profile app-profile already holds role r2,")
