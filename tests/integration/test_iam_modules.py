@@ -60,6 +60,14 @@ TRIPLE_STATE = {
 }
 
 
+def assert_ended(steps, check_steps: list[str], changed: list[str]) -> None:
+    """The run succeeded; its check-mode steps made no mutating call; exactly these steps changed."""
+    assert steps.check_mode() == {step: [] for step in check_steps}
+    assert steps.changed() == changed
+    assert steps.recap["changed"] == len(changed)
+    assert steps.result.rc == 0, steps.result
+
+
 def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates_nothing(
     run_playbook, aws, tmp_path
 ):
@@ -94,27 +102,28 @@ def test_iam_role_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates
         "profiles": {"it-role-profile": aws_state.new_profile()},
     }
     assert aws_state.world(aws.url) == NOTHING
-    assert steps.check_mode() == {
-        "Create (check)": [],
-        "Create again (check)": [],
-        "Change trust policy and tags (check)": [],
-        "Change again (check)": [],
-        "Delete (check)": [],
-        "Delete again (check)": [],
-    }
-    assert steps.changed() == [
-        "Create (check)",
-        "Create",
-        "Change trust policy and tags (check)",
-        "Change trust policy and tags",
-        "Give the role an inline policy",
-        "Put the role in a profile",
-        "Delete (check)",
-        "Delete a role that has an inline policy and sits in a profile",
-        "Clean up the profile",
-    ]
-    assert steps.recap["changed"] == 9
-    assert steps.result.rc == 0, steps.result
+    assert_ended(
+        steps,
+        check_steps=[
+            "Create (check)",
+            "Create again (check)",
+            "Change trust policy and tags (check)",
+            "Change again (check)",
+            "Delete (check)",
+            "Delete again (check)",
+        ],
+        changed=[
+            "Create (check)",
+            "Create",
+            "Change trust policy and tags (check)",
+            "Change trust policy and tags",
+            "Give the role an inline policy",
+            "Put the role in a profile",
+            "Delete (check)",
+            "Delete a role that has an inline policy and sits in a profile",
+            "Clean up the profile",
+        ],
+    )
 
 
 def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates_nothing(
@@ -145,23 +154,24 @@ def test_iam_role_policy_lifecycle_shows_in_aws_after_each_apply_and_check_mode_
     assert steps["Remove (check)"]["mutating"] == []
     assert steps.state_after("Remove") == {**NOTHING, "roles": {"it-policy-role": role}}
     assert steps.state_after("Clean up the role") == NOTHING
-    assert steps.check_mode() == {
-        "Put (check)": [],
-        "Put again (check)": [],
-        "Remove (check)": [],
-        "Remove again (check)": [],
-    }
-    assert steps.changed() == [
-        "Role to hold the policy",
-        "Put (check)",
-        "Put",
-        "Grant one more action",
-        "Remove (check)",
-        "Remove",
-        "Clean up the role",
-    ]
-    assert steps.recap["changed"] == 7
-    assert steps.result.rc == 0, steps.result
+    assert_ended(
+        steps,
+        check_steps=[
+            "Put (check)",
+            "Put again (check)",
+            "Remove (check)",
+            "Remove again (check)",
+        ],
+        changed=[
+            "Role to hold the policy",
+            "Put (check)",
+            "Put",
+            "Grant one more action",
+            "Remove (check)",
+            "Remove",
+            "Clean up the role",
+        ],
+    )
 
 
 def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mutates_nothing(
@@ -195,27 +205,28 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
     assert steps["Delete (check)"]["mutating"] == []
     assert steps.state_after("Delete") == {**NOTHING, "roles": roles}
     assert steps.state_after("Clean up the roles") == NOTHING
-    assert steps.check_mode() == {
-        "Create with role a (check)": [],
-        "Create again (check)": [],
-        "Swap to role b (check)": [],
-        "Swap again (check)": [],
-        "Delete (check)": [],
-        "Delete again (check)": [],
-    }
-    assert steps.changed() == [
-        "Two roles",
-        "Create with role a (check)",
-        "Create with role a",
-        "Swap to role b (check)",
-        "Swap to role b",
-        "Empty the profile",
-        "Delete (check)",
-        "Delete",
-        "Clean up the roles",
-    ]
-    assert steps.recap["changed"] == 9
-    assert steps.result.rc == 0, steps.result
+    assert_ended(
+        steps,
+        check_steps=[
+            "Create with role a (check)",
+            "Create again (check)",
+            "Swap to role b (check)",
+            "Swap again (check)",
+            "Delete (check)",
+            "Delete again (check)",
+        ],
+        changed=[
+            "Two roles",
+            "Create with role a (check)",
+            "Create with role a",
+            "Swap to role b (check)",
+            "Swap to role b",
+            "Empty the profile",
+            "Delete (check)",
+            "Delete",
+            "Clean up the roles",
+        ],
+    )
 
 
 def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
@@ -348,24 +359,25 @@ def test_ec2_instance_lifecycle_shows_in_aws_after_each_apply_and_check_mode_mut
     assert steps["Terminate (check)"]["mutating"] == []
     assert steps.state_after("Terminate") == {**iam_state, "instances": {}}
     assert aws_state.instance_states(aws.url, "it-instance") == ["terminated"]
-    assert steps.check_mode() == {
-        "Launch (check)": [],
-        "Launch again (check)": [],
-        "Swap profile and raise the hop limit (check)": [],
-        "Terminate (check)": [],
-    }
-    assert steps.changed() == [
-        "Roles and profiles to use",
-        "Instance profiles holding them",
-        "Launch (check)",
-        "Launch",
-        "Swap profile and raise the hop limit (check)",
-        "Swap profile and raise the hop limit",
-        "Terminate (check)",
-        "Terminate",
-    ]
-    assert steps.recap["changed"] == 8
-    assert steps.result.rc == 0, steps.result
+    assert_ended(
+        steps,
+        check_steps=[
+            "Launch (check)",
+            "Launch again (check)",
+            "Swap profile and raise the hop limit (check)",
+            "Terminate (check)",
+        ],
+        changed=[
+            "Roles and profiles to use",
+            "Instance profiles holding them",
+            "Launch (check)",
+            "Launch",
+            "Swap profile and raise the hop limit (check)",
+            "Swap profile and raise the hop limit",
+            "Terminate (check)",
+            "Terminate",
+        ],
+    )
 
 
 def test_instance_role_launches_with_profile_and_imdsv2_and_is_idempotent(run_playbook, aws):
