@@ -1021,3 +1021,57 @@ def test_an_association_that_never_comes_times_out_naming_profile_and_instance(f
     assert str(err.value) == (
         f"timed out after 5s waiting for instance profile web-profile to be associated with {INSTANCE}"
     )
+
+
+def test_the_instance_view_maps_every_field_of_describe_instances():
+    from datetime import UTC, datetime
+
+    raw = {
+        "InstanceId": INSTANCE,
+        "State": {"Code": 16, "Name": "running"},
+        "ImageId": AMI,
+        "InstanceType": "t3.micro",
+        "KeyName": "ops-key",
+        "SubnetId": "subnet-12345678",
+        "SecurityGroups": [{"GroupId": "sg-2", "GroupName": "b"}, {"GroupId": "sg-1", "GroupName": "a"}],
+        "PrivateIpAddress": "10.0.0.5",
+        "PublicIpAddress": "203.0.113.5",
+        "PrivateDnsName": "ip-10-0-0-5.ec2.internal",
+        "PublicDnsName": "ec2-203-0-113-5.compute-1.amazonaws.com",
+        "IamInstanceProfile": {"Arn": PROFILE_ARN, "Id": "AIPAEXAMPLE"},
+        "MetadataOptions": {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 2,
+            "HttpEndpoint": "enabled",
+        },
+        "Tags": [{"Key": "Name", "Value": "web"}],
+        "LaunchTime": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    assert inst.instance_view(raw) == {
+        "instance_id": INSTANCE,
+        "state": "running",
+        "image_id": AMI,
+        "instance_type": "t3.micro",
+        "key_name": "ops-key",
+        "subnet_id": "subnet-12345678",
+        "security_group_ids": ["sg-1", "sg-2"],
+        "private_ip_address": "10.0.0.5",
+        "public_ip_address": "203.0.113.5",
+        "private_dns_name": "ip-10-0-0-5.ec2.internal",
+        "public_dns_name": "ec2-203-0-113-5.compute-1.amazonaws.com",
+        "iam_instance_profile_arn": PROFILE_ARN,
+        "metadata_options": {
+            "http_tokens": "required",
+            "http_put_response_hop_limit": 2,
+            "http_endpoint": "enabled",
+        },
+        "tags": {"Name": "web"},
+        "launch_time": "2026-01-01T00:00:00+00:00",
+    }
+    bare = inst.instance_view({"InstanceId": INSTANCE})
+    assert (bare["state"], bare["security_group_ids"], bare["iam_instance_profile_arn"], bare["tags"]) == (
+        None,
+        [],
+        None,
+        {},
+    )

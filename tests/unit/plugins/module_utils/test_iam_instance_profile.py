@@ -384,3 +384,19 @@ def test_another_error_from_add_role_is_a_failure_not_success(clients, answer_er
     with pytest.raises(KeylessAwsError) as err:
         ip.run(params(role="r1"), clients, False, False)
     assert err.value.code == "InvalidInput"
+
+
+def test_the_profile_view_maps_every_field_of_get_instance_profile():
+    from datetime import UTC, datetime
+
+    raw = {
+        "InstanceProfileName": "app-profile",
+        "InstanceProfileId": "AIPAEXAMPLE",
+        "Arn": "arn:aws:iam::123456789012:instance-profile/team/app-profile",
+        "Path": "/team/",
+        "Roles": [{"RoleName": "r1", "Path": "/", "Arn": "arn:aws:iam::123456789012:role/r1"}],
+        "Tags": [{"Key": "env", "Value": "test"}],
+        "CreateDate": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    assert ip.profile_view(raw) == {**CURRENT_PROFILE, "role": "r1", "roles": ["r1"], "tags": {"env": "test"}}
+    assert ip.profile_view({**raw, "Roles": []})["role"] is None

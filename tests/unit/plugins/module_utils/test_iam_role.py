@@ -627,3 +627,52 @@ def test_diff_shows_the_managed_policies_before_and_after(clients):
         [first],
         [second],
     )
+
+
+def test_the_role_view_maps_every_field_of_get_role():
+    from datetime import UTC, datetime
+
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    raw = {
+        "RoleName": "app-role",
+        "RoleId": "AROAEXAMPLE",
+        "Arn": "arn:aws:iam::123456789012:role/team/app-role",
+        "Path": "/team/",
+        "Description": "the app",
+        "MaxSessionDuration": 7200,
+        "AssumeRolePolicyDocument": TRUST,
+        "PermissionsBoundary": {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary},
+        "Tags": [{"Key": "team", "Value": "a"}],
+        "CreateDate": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    }
+    assert _role.role_view(raw, ["arn:b", "arn:a"]) == {
+        "role_name": "app-role",
+        "role_id": "AROAEXAMPLE",
+        "arn": "arn:aws:iam::123456789012:role/team/app-role",
+        "path": "/team/",
+        "description": "the app",
+        "max_session_duration": 7200,
+        "assume_role_policy_document": TRUST,
+        "permissions_boundary": boundary,
+        "tags": {"team": "a"},
+        "create_date": "2026-01-02T03:04:05+00:00",
+        "managed_policies": ["arn:a", "arn:b"],
+    }
+
+
+def test_the_role_view_of_a_listed_role_fills_what_list_roles_leaves_out():
+    raw = {"RoleName": "r", "RoleId": "AROA1", "Arn": "arn:aws:iam::123456789012:role/r", "Path": "/"}
+    view = _role.role_view(raw)
+    assert "managed_policies" not in view
+    assert (
+        view["description"],
+        view["max_session_duration"],
+        view["permissions_boundary"],
+        view["tags"],
+    ) == (
+        "",
+        3600,
+        None,
+        {},
+    )
+    assert view["assume_role_policy_document"] == {}
