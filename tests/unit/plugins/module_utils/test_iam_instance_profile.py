@@ -341,7 +341,7 @@ def test_the_in_use_refusal_has_its_code_and_names_every_instance(clients):
         clients.ec2.run_instances(
             ImageId="ami-12345678", MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": arn}
         )["Instances"][0]
-        for _ in range(2)
+        for _launch in range(2)
     ]
     ids = sorted(instance["InstanceId"] for instance in launched)
     with pytest.raises(KeylessAwsError) as err:
