@@ -367,7 +367,8 @@ def test_exits_with_its_parent(instance: Instance, aws: Service, tmp_path: Path)
         timeout=30,
         check=False,
     )
-    assert not outlived(int(launcher.stdout))
+    # Generous: it returns as soon as the orphan is gone; a loaded machine can take seconds.
+    assert not outlived(int(launcher.stdout), grace=30)
     assert not port_file.exists()
 
 
