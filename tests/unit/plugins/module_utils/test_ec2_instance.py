@@ -1075,3 +1075,31 @@ def test_the_instance_view_maps_every_field_of_describe_instances():
         None,
         {},
     )
+
+
+@pytest.mark.parametrize("hops", [1, 64])
+def test_the_hop_limits_ec2_allows_are_accepted(hops):
+    desired = inst.desired_instance(params(metadata_options={"http_put_response_hop_limit": hops}))
+    assert desired.metadata["http_put_response_hop_limit"] == hops
+
+
+@pytest.mark.parametrize("hops", [0, 65])
+def test_a_hop_limit_outside_1_to_64_is_refused_with_the_range(hops):
+    with pytest.raises(ValidationError) as err:
+        inst.desired_instance(params(metadata_options={"http_put_response_hop_limit": hops}))
+    assert (err.value.field, err.value.rule) == (
+        "metadata_options.http_put_response_hop_limit",
+        "must be between 1 and 64",
+    )
+
+
+def test_two_live_instances_with_the_name_are_refused_naming_both():
+    fake = FakeEc2(fake_instance("running"), fake_instance("stopped", instance_id="i-0fedcba9876543210"))
+    with pytest.raises(KeylessAwsError) as err:
+        run_fake(fake, check_mode=True)
+    assert err.value.code == "AmbiguousName"
+    assert err.value.message == (
+        "more than one live instance is named web (i-0123456789abcdef0, i-0fedcba9876543210); "
+        "name must identify one instance"
+    )
+    assert fake.mutating() == []
