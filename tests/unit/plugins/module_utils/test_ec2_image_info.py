@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
 
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.keyless.aws.plugins.module_utils import _ec2
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2_image_info as _images
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+
+
+def _stubbed_ec2():
+    """An EC2 client that never reaches the network: every call is answered by a Stubber."""
+    return boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
 
 
 def test_newest_first_by_creation_date_then_name():
@@ -53,12 +63,7 @@ def _image(image_id: str, created: str) -> dict:
 
 def test_describe_images_pages_and_finds_an_image_on_page_two():
     """AWS recommends only paginated DescribeImages requests: MaxResults is sent and NextToken followed."""
-    import boto3
-    from botocore.stub import Stubber
-
-    from ansible_collections.keyless.aws.plugins.module_utils import _ec2
-
-    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
+    ec2 = _stubbed_ec2()
     filters = [{"Name": "name", "Values": ["img-*"]}]
     first = {"Owners": ["amazon"], "Filters": filters, "MaxResults": 1000}
     with Stubber(ec2) as stubber:
@@ -92,12 +97,6 @@ def test_an_owner_that_is_no_alias_nor_account_is_refused(owner):
 CANONICAL = "099720109477"
 
 
-def _stubbed_ec2():
-    import boto3
-
-    return boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
-
-
 def _raw(image_id: str, name: str | None, created: str | None) -> dict:
     raw = {
         "ImageId": image_id,
@@ -124,10 +123,6 @@ def _view(image_id: str, name: str | None, created: str | None) -> dict:
 
 
 def _run_stubbed(params: dict, expected_request: dict, images: list[dict]) -> dict:
-    from types import SimpleNamespace
-
-    from botocore.stub import Stubber
-
     ec2 = _stubbed_ec2()
     with Stubber(ec2) as stubber:
         stubber.add_response("describe_images", {"Images": images}, expected_request)
@@ -175,10 +170,6 @@ def test_run_with_filters_only_sends_no_owners_and_finds_nothing():
 
 
 def test_run_validates_before_any_call():
-    from types import SimpleNamespace
-
-    from botocore.stub import Stubber
-
     ec2 = _stubbed_ec2()
     with Stubber(ec2), pytest.raises(ValidationError) as err:
         _images.run({"owners": []}, SimpleNamespace(ec2=ec2), False, False)
