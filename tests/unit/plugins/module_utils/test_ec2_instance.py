@@ -134,27 +134,75 @@ def test_drift_is_warned_not_changed():
     ]
 
 
+NAME_CHARS = "must contain only ASCII letters, digits and _+=,.@-"
+NAME_TAG = "name: must be 1 to 256 characters (it is the Name tag)"
+RESERVED_TAG = (
+    'key must not start with "aws:": AWS reserves it for the tags it sets itself '
+    "(such as aws:cloudformation:stack-name), which nobody can add, change or remove"
+)
+
+
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "message"),
     [
-        ({"image_id": "ubuntu"}, "image_id"),
-        ({"subnet_id": "sub-1"}, "subnet_id"),
-        ({"security_group_ids": ["default"]}, "security_group_ids[0]"),
-        ({"instance_profile": "bad name"}, "instance_profile"),
-        ({"instance_profile": "arn:aws:iam::123456789012:role/x"}, "instance_profile"),
+        ({"image_id": "ubuntu"}, "image_id: must look like ami-0123456789abcdef0"),
+        ({"subnet_id": "sub-1"}, "subnet_id: must look like subnet-0123abcd"),
+        ({"security_group_ids": ["default"]}, "security_group_ids[0]: must look like sg-0123abcd"),
+        (
+            {"security_group_ids": ["sg-0123abcd", "sg-x"]},
+            "security_group_ids[1]: must look like sg-0123abcd",
+        ),
+        ({"instance_profile": "bad name"}, f"instance_profile: {NAME_CHARS} (found ' ')"),
+        (
+            {"instance_profile": "arn:aws:iam::123456789012:role/x"},
+            'instance_profile: must be an ARN whose resource starts with "instance-profile/"',
+        ),
+        (
+            {"instance_profile": "arn:aws:ec2::123456789012:instance-profile/x"},
+            "instance_profile: must be an ARN of service 'iam', not 'ec2'",
+        ),
         (
             {"metadata_options": {"http_put_response_hop_limit": 65}},
-            "metadata_options.http_put_response_hop_limit",
+            "metadata_options.http_put_response_hop_limit: must be between 1 and 64",
         ),
-        ({"user_data": "x" * 16385}, "user_data"),
-        ({"name": ""}, "name"),
-        ({"profile_wait_timeout": -1}, "profile_wait_timeout"),
+        ({"user_data": "x" * 16385}, "user_data: must be at most 16 KB (16384 bytes of UTF-8 text)"),
+        ({"name": ""}, NAME_TAG),
+        ({"name": "n" * 257}, NAME_TAG),
+        ({"tags": {"aws:x": "v"}}, f"tags['aws:x']: {RESERVED_TAG}"),
+        ({"wait_timeout": -1}, "wait_timeout: must be 0 or more seconds"),
+        ({"profile_wait_timeout": -1}, "profile_wait_timeout: must be 0 or more seconds"),
     ],
 )
-def test_bad_input(overrides, field):
+def test_bad_input_names_the_field_and_the_rule(overrides, message):
     with pytest.raises(ValidationError) as err:
         inst.desired_instance(params(**overrides))
-    assert err.value.field == field
+    assert str(err.value) == message
+
+
+def test_what_ec2_accepts_is_taken_as_given():
+    desired = inst.desired_instance(
+        params(
+            name="n" * 256,
+            subnet_id="subnet-0123abcd",
+            security_group_ids=["sg-0123abcd", "sg-0123456789abcdef0"],
+            instance_profile="arn:aws:iam::123456789012:instance-profile/path/web-profile",
+        )
+    )
+    assert (desired.name, desired.subnet_id, desired.security_group_ids, desired.instance_profile) == (
+        "n" * 256,
+        "subnet-0123abcd",
+        ("sg-0123abcd", "sg-0123456789abcdef0"),
+        "arn:aws:iam::123456789012:instance-profile/path/web-profile",
+    )
+
+
+def test_options_left_out_take_the_documented_defaults():
+    """A caller that passes only what is required (not through the argument spec) gets the
+    defaults that the module documents."""
+    desired = inst.desired_instance({"name": "web", "image_id": AMI})
+    defaults = {key: option["default"] for key, option in inst.OPTIONS.items() if "default" in option}
+    assert {key: getattr(desired, key) for key in defaults} == defaults
+    assert desired.security_group_ids is None
 
 
 def test_profile_not_ready_recognition():

@@ -47,20 +47,32 @@ def test_swap_removes_before_adding():
     assert [a.args["role"] for a in actions] == ["old", "new"]
 
 
+NAME_CHARS = "must contain only ASCII letters, digits and _+=,.@-"
+
+
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "message"),
     [
-        ({"name": "has space"}, "name"),
-        ({"name": "p" * 129}, "name"),
-        ({"role": "bad/role"}, "role"),
-        ({"path": "/no-trailing"}, "path"),
-        ({"tags": {"k" * 129: "v"}}, "tags"),
+        ({"name": "has space"}, f"name: {NAME_CHARS} (found ' ')"),
+        ({"name": "p" * 129}, "name: must be at most 128 characters (is 129)"),
+        ({"role": "bad/role"}, f"role: {NAME_CHARS} (found '/')"),
+        ({"path": "/no-trailing"}, 'path: must be "/" or begin and end with "/" (e.g. "/service-role/")'),
+        ({"tags": {"k" * 129: "v"}}, f"tags['{'k' * 129}']: key must be at most 128 characters (is 129)"),
+        ({"wait_timeout": -1}, "wait_timeout: must be 0 or more seconds"),
     ],
 )
-def test_bad_input_names_the_field(overrides, field):
+def test_bad_input_names_the_field_and_the_rule(overrides, message):
     with pytest.raises(ValidationError) as err:
         ip.desired_profile(params(**overrides))
-    assert err.value.field.startswith(field)
+    assert str(err.value) == message
+
+
+def test_options_left_out_take_the_documented_defaults():
+    """A caller that passes only what is required (not through the argument spec) gets the
+    defaults that the module documents."""
+    desired = ip.desired_profile({"name": "app-profile"})
+    defaults = {key: option["default"] for key, option in ip.OPTIONS.items() if "default" in option}
+    assert {key: getattr(desired, key) for key in defaults} == defaults
 
 
 def make_role(clients, name):

@@ -146,24 +146,79 @@ def test_delete_order():
     ]
 
 
+NAME_CHARS = "must contain only ASCII letters, digits and _+=,.@-"
+RESERVED_TAG = (
+    'key must not start with "aws:": AWS reserves it for the tags it sets itself '
+    "(such as aws:cloudformation:stack-name), which nobody can add, change or remove"
+)
+
+
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "message"),
     [
-        ({"name": "bad name"}, "name"),
-        ({"name": "x" * 65}, "name"),
-        ({"path": "no-slashes"}, "path"),
-        ({"max_session_duration": 60}, "max_session_duration"),
-        ({"assume_role_policy": "{not json"}, "assume_role_policy"),
-        ({"assume_role_policy": {"Statement": [{"Effect": "Maybe"}]}}, "assume_role_policy"),
-        ({"permissions_boundary": "not-an-arn"}, "permissions_boundary"),
-        ({"managed_policies": ["arn:aws:s3:::bucket"]}, "managed_policies[0]"),
-        ({"tags": {"aws:reserved": "x"}}, "tags"),
+        ({"name": "bad name"}, f"name: {NAME_CHARS} (found ' ')"),
+        ({"name": "x" * 65}, "name: must be at most 64 characters (is 65)"),
+        ({"path": "no-slashes"}, 'path: must be "/" or begin and end with "/" (e.g. "/service-role/")'),
+        (
+            {"description": "a\x01b"},
+            "description: must contain only printable ASCII, Latin-1 letters, "
+            "tabs and newlines (found '\\x01')",
+        ),
+        (
+            {"max_session_duration": 60},
+            "max_session_duration: must be between 3600 and 43200 seconds (is 60)",
+        ),
+        (
+            {"assume_role_policy": {"Statement": [{"Effect": "Maybe"}]}},
+            'assume_role_policy.Statement[0].Effect: must be "Allow" or "Deny"',
+        ),
+        (
+            {"permissions_boundary": "not-an-arn"},
+            "permissions_boundary: must be an ARN: arn:<partition>:<service>:<region>:<account>:<resource>",
+        ),
+        (
+            {"permissions_boundary": "arn:aws:s3:::policy/x"},
+            "permissions_boundary: must be an ARN of service 'iam', not 's3'",
+        ),
+        (
+            {"permissions_boundary": "arn:aws:iam::123456789012:role/x"},
+            'permissions_boundary: must be an ARN whose resource starts with "policy/"',
+        ),
+        (
+            {"managed_policies": ["arn:aws:s3:::bucket"]},
+            "managed_policies[0]: must be an ARN of service 'iam', not 's3'",
+        ),
+        (
+            {"managed_policies": ["ReadOnly", "arn:aws:iam::123456789012:role/x"]},
+            'managed_policies[1]: must be an ARN whose resource starts with "policy/"',
+        ),
+        (
+            {"managed_policies": ["has space"]},
+            "managed_policies[0]: must be a managed policy ARN or name without white space",
+        ),
+        ({"tags": {"aws:reserved": "x"}}, f"tags['aws:reserved']: {RESERVED_TAG}"),
+        ({"wait_timeout": -1}, "wait_timeout: must be 0 or more seconds"),
     ],
 )
-def test_bad_input_names_the_field(overrides, field):
+def test_bad_input_names_the_field_and_the_rule(overrides, message):
     with pytest.raises(ValidationError) as err:
         _role.desired_role(params(**overrides))
-    assert err.value.field.startswith(field)
+    assert str(err.value) == message
+
+
+def test_options_left_out_take_the_documented_defaults():
+    """A caller that passes only what is required (not through the argument spec) gets the
+    defaults that the module documents."""
+    desired = _role.desired_role({"name": "app-role", "assume_role_policy": TRUST})
+    defaults = {key: option["default"] for key, option in _role.OPTIONS.items() if "default" in option}
+    assert {key: getattr(desired, key) for key in defaults} == defaults
+    assert (desired.description, desired.purge_managed_policies) == (None, True)
+
+
+def test_bad_json_names_the_field_and_the_parser_error():
+    with pytest.raises(ValidationError) as err:
+        _role.desired_role(params(assume_role_policy="{not json"))
+    assert str(err.value).startswith("assume_role_policy: must be valid JSON (Expecting property name")
 
 
 # --- run() against moto in-process, with every API call recorded ----------------------------
