@@ -46,10 +46,10 @@ def test_plan_is_pure_and_semantic():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "field"),
+    ("overrides", "message"),
     [
-        ({"policy": None}, "policy"),
-        ({"policy": "[]"}, "policy"),
+        ({"policy": None}, "policy: is required when state is present"),
+        ({"policy": "[]"}, "policy: must be a JSON object, not list"),
         (
             {
                 "policy": {
@@ -57,16 +57,48 @@ def test_plan_is_pure_and_semantic():
                     "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}],
                 }
             },
-            "policy",
+            "policy.Statement[0]: must contain exactly one of Resource or NotResource (found neither)",
         ),
-        ({"role": ""}, "role"),
-        ({"name": "no spaces allowed"}, "name"),
+        ({"role": ""}, "role: must not be empty"),
+        (
+            {"name": "no spaces allowed"},
+            "name: must contain only ASCII letters, digits and _+=,.@- (found ' ')",
+        ),
     ],
 )
-def test_bad_input(overrides, field):
+def test_bad_input_names_the_field_and_the_rule(overrides, message):
     with pytest.raises(ValidationError) as err:
         rp.desired_policy(params(**overrides))
-    assert err.value.field.startswith(field)
+    assert str(err.value) == message
+
+
+def test_state_left_out_is_present():
+    assert rp.desired_policy({"role": "app-role", "name": "Bucket", "policy": POLICY}).state == "present"
+
+
+def test_check_mode_results_predict_the_policy_and_its_removal(clients):
+    missing_role = rp.run(params(), clients, True, False)
+    assert missing_role == {
+        "changed": True,
+        "role_name": "app-role",
+        "policy_name": "Bucket",
+        "policy": POLICY,
+        "operations": ["PutRolePolicy"],
+        "warnings": ["role app-role does not exist yet; assuming an earlier task creates it"],
+    }
+    clients.iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)
+    rp.run(params(), clients, False, False)
+    clients.reset()
+    # A policy given with state=absent is not what the role ends with.
+    removal = rp.run(params(state="absent", policy=POLICY), clients, True, False)
+    assert removal == {
+        "changed": True,
+        "role_name": "app-role",
+        "policy_name": "Bucket",
+        "policy": None,
+        "operations": ["DeleteRolePolicy"],
+    }
+    assert clients.mutating() == []
 
 
 def test_run_put_noop_delete_and_check_mode(clients):

@@ -1150,3 +1150,35 @@ def test_trust_policy_size_warning_only_past_the_default_quota():
     warning = trust_policy_size_warning(sized(TRUST, 2049), "assume_role_policy")
     assert warning is not None
     assert warning.startswith("assume_role_policy: is 2049 characters, over IAM's default quota of 2048")
+
+
+def test_trust_policy_size_warning_says_what_iam_will_do():
+    assert trust_policy_size_warning(sized(TRUST, 2049), "assume_role_policy") == (
+        "assume_role_policy: is 2049 characters, over IAM's default quota of 2048 characters "
+        "(role trust policy length, adjustable up to 4096); unless this account's quota was raised, "
+        "IAM will refuse it with LimitExceeded"
+    )
+
+
+def test_decode_names_the_field_of_a_document_that_is_not_an_object():
+    with pytest.raises(ValidationError) as err:
+        decode_policy([TRUST], "assume_role_policy")  # type: ignore[arg-type]
+    assert str(err.value) == "assume_role_policy: must be a JSON object, not list"
+
+
+def test_condition_key_names_are_written_lower_case_with_their_values_merged():
+    doc = with_statement(
+        IDENTITY,
+        Condition={"StringEquals": {"aws:SourceAccount": "123456789012", "AWS:SourceArn": ["b", "a"]}},
+    )
+    assert normalize_policy(doc)["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:sourceaccount": "123456789012", "aws:sourcearn": ["a", "b"]}
+    }
+
+
+def test_only_aws_principals_take_the_account_form():
+    service = with_statement(TRUST, Principal={"Service": "123456789012"})
+    assert normalize_policy(service)["Statement"][0]["Principal"] == {"Service": "123456789012"}
+    assert not policies_equivalent(
+        service, with_statement(TRUST, Principal={"Service": "arn:aws:iam::123456789012:root"})
+    )
