@@ -396,3 +396,16 @@ def test_the_profile_view_maps_every_field_of_get_instance_profile():
     }
     assert ip.profile_view(raw) == {**CURRENT_PROFILE, "role": "r1", "roles": ["r1"], "tags": {"env": "test"}}
     assert ip.profile_view({**raw, "Roles": []})["role"] is None
+
+
+def test_tags_are_added_changed_and_removed_as_aws_then_stores_them(clients):
+    def stored():
+        profile = clients.iam.get_instance_profile(InstanceProfileName="app-profile")["InstanceProfile"]
+        tags = profile.get("Tags", [])
+        return {tag["Key"]: tag["Value"] for tag in tags}
+
+    ip.run(params(tags={"a": "1", "b": "2"}), clients, False, False)
+    assert stored() == {"a": "1", "b": "2"}
+    changed = ip.run(params(tags={"b": "3", "c": "4"}), clients, False, False)
+    assert changed["operations"] == ["UntagInstanceProfile", "TagInstanceProfile"]
+    assert stored() == {"b": "3", "c": "4"}

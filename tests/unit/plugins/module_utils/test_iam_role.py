@@ -731,3 +731,45 @@ def test_the_role_view_of_a_listed_role_fills_what_list_roles_leaves_out():
         {},
     )
     assert view["assume_role_policy_document"] == {}
+
+
+def test_every_setting_is_sent_and_removed_as_aws_then_stores_it(clients):
+    """Read back with boto3 after each run: created with every setting, updated, boundary removed."""
+    boundary = managed_arn(clients, "Boundary")
+    created = _role.run(
+        params(description="app", max_session_duration=7200, permissions_boundary=boundary, tags={"a": "1"}),
+        clients,
+        check_mode=False,
+        diff=False,
+    )
+    assert created["operations"] == ["CreateRole"]
+
+    def stored():
+        role = clients.iam.get_role(RoleName="app-role")["Role"]
+        return (
+            role.get("Description"),
+            role["MaxSessionDuration"],
+            role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
+            {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
+        )
+
+    assert stored() == ("app", 7200, boundary, {"a": "1"})
+    other = managed_arn(clients, "OtherBoundary")
+    updated = _role.run(
+        params(description="web", max_session_duration=3600, permissions_boundary=other, tags={"b": "2"}),
+        clients,
+        check_mode=False,
+        diff=False,
+    )
+    assert sorted(updated["operations"]) == [
+        "PutRolePermissionsBoundary",
+        "TagRole",
+        "UntagRole",
+        "UpdateRole",
+    ]
+    assert stored() == ("web", 3600, other, {"b": "2"})
+    removed = _role.run(
+        params(permissions_boundary="", tags={"b": "2"}), clients, check_mode=False, diff=False
+    )
+    assert removed["operations"] == ["DeleteRolePermissionsBoundary"]
+    assert stored() == ("web", 3600, None, {"b": "2"})
