@@ -1151,3 +1151,26 @@ def test_two_live_instances_with_the_name_are_refused_naming_both():
         "name must identify one instance"
     )
     assert fake.mutating() == []
+
+
+class ReplayingEc2(FakeEc2):
+    """Every token is answered with an instance launched long ago and terminated since."""
+
+    def run_instances(self, MinCount, MaxCount, TagSpecifications, **request):
+        self.calls.append("RunInstances")
+        self.launched += 1
+        raw = fake_instance("terminated", instance_id=f"i-{self.launched:017x}")
+        self.instances[raw["InstanceId"]] = raw
+        return {"Instances": [self._view(raw)]}
+
+
+def test_a_launch_gives_up_after_twenty_tokens_that_bring_back_earlier_instances(fake_time):
+    fake = ReplayingEc2()
+    with pytest.raises(KeylessAwsError) as err:
+        run_fake(fake)
+    ids = ", ".join(f"i-{n:017x}" for n in range(1, 21))
+    assert (err.value.operation, err.value.message) == (
+        "RunInstances",
+        f"RunInstances gave back 20 earlier instances for this request instead of a new one ({ids})",
+    )
+    assert fake.calls.count("RunInstances") == inst.MAX_TOKEN_GENERATIONS == 20
