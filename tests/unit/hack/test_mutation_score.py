@@ -47,3 +47,51 @@ def test_timeouts_count_as_killed_no_tests_against_the_score_and_untried_apart()
 
 def test_lines_that_are_not_mutants_are_ignored():
     assert mutation_score.parse("mutmut 3.8.1\n  warning: something: odd\n") == {}
+
+
+MUTATED = """\
+def x_normalize__mutmut_orig(doc):
+    out = dict(doc)
+    return out
+
+
+def x_normalize__mutmut_2(doc):
+    out = dict(doc)
+    return None
+
+
+class IamRole:
+    def xǁIamRoleǁplan__mutmut_orig(self):
+        return ["CreateRole"]
+
+    def xǁIamRoleǁplan__mutmut_2(self):
+        return ["XXCreateRoleXX"]
+"""
+
+
+def test_each_mutant_not_killed_is_shown_with_the_lines_it_changed(tmp_path):
+    for module in ("_policy", "_iam_role"):
+        path = tmp_path / UTILS.replace(".", "/") / f"{module}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(MUTATED, encoding="utf-8")
+    sources = mutation_score.MutatedSources(tmp_path)
+    assert sources.changed_lines(f"{UTILS}._policy.x_normalize__mutmut_2") == [
+        "-    return out",
+        "+    return None",
+    ]
+    assert sources.changed_lines(f"{UTILS}._iam_role.xǁIamRoleǁplan__mutmut_2") == [
+        '-        return ["CreateRole"]',
+        '+        return ["XXCreateRoleXX"]',
+    ]
+    assert sources.changed_lines(f"{UTILS}._policy.x_normalize__mutmut_9") == [
+        f"(no source for x_normalize__mutmut_9 in {UTILS}._policy)"
+    ]
+    report = mutation_score.report(mutation_score.parse(RESULTS), sources.changed_lines).splitlines()
+    assert report[5:] == [
+        f"  {UTILS}._iam_role.xǁIamRoleǁplan__mutmut_2: no tests",
+        '      -        return ["CreateRole"]',
+        '      +        return ["XXCreateRoleXX"]',
+        f"  {UTILS}._policy.x_normalize__mutmut_2: survived",
+        "      -    return out",
+        "      +    return None",
+    ]
