@@ -773,3 +773,22 @@ def test_every_setting_is_sent_and_removed_as_aws_then_stores_it(clients):
     )
     assert removed["operations"] == ["DeleteRolePermissionsBoundary"]
     assert stored() == ("web", 3600, None, {"b": "2"})
+
+
+def test_who_am_i_is_asked_only_to_resolve_a_name_for_a_role_not_yet_created(clients):
+    """Policy ARNs are taken as given; names are resolved in the role's own partition and account,
+    from its ARN once it exists, from GetCallerIdentity before."""
+    arn = managed_arn(clients)
+    clients.reset()
+    by_arn = _role.run(params(managed_policies=[arn]), clients, False, False)
+    assert by_arn["role"]["managed_policies"] == [arn]
+    assert "GetCallerIdentity" not in clients.calls
+    clients.iam.detach_role_policy(RoleName="app-role", PolicyArn=arn)
+    clients.reset()
+    by_name = _role.run(params(managed_policies=["ReadOnly"]), clients, False, False)
+    assert by_name["operations"] == ["AttachRolePolicy"]
+    assert "GetCallerIdentity" not in clients.calls
+    clients.reset()
+    created = _role.run(params(name="new-role", managed_policies=["ReadOnly"]), clients, False, False)
+    assert created["role"]["managed_policies"] == [arn]
+    assert clients.calls.count("GetCallerIdentity") == 1
