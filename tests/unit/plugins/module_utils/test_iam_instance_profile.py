@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.keyless.aws.plugins.module_utils import _iam_instance_profile as ip
 from ansible_collections.keyless.aws.plugins.module_utils._errors import KeylessAwsError, ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._retry import WaitTimeout
 
 TRUST = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -409,3 +410,38 @@ def test_tags_are_added_changed_and_removed_as_aws_then_stores_them(clients):
     changed = ip.run(params(tags={"b": "3", "c": "4"}), clients, False, False)
     assert changed["operations"] == ["UntagInstanceProfile", "TagInstanceProfile"]
     assert stored() == {"b": "3", "c": "4"}
+
+
+def without_roles_for(clients, reads):
+    """GetInstanceProfile shows the profile without its role for the first ``reads`` reads, as IAM
+    may right after AddRoleToInstanceProfile; the number of reads is recorded in the answer list."""
+    real_read = clients.iam.get_instance_profile
+    answers = []
+
+    def lagging(**kwargs):
+        answer = real_read(**kwargs)
+        if len(answers) < reads:
+            answer["InstanceProfile"]["Roles"] = []
+        answers.append(answer)
+        return answer
+
+    clients.iam.get_instance_profile = lagging
+    return answers
+
+
+def test_the_profile_is_read_back_until_it_shows_its_role(clients, fake_clock):
+    make_role(clients, "r1")
+    answers = without_roles_for(clients, reads=3)
+    result = ip.run(params(role="r1"), clients, False, False)
+    assert result["instance_profile"]["roles"] == ["r1"]
+    assert len(answers) == 4 and fake_clock.now > 0
+
+
+def test_a_profile_that_never_shows_its_role_fails_the_wait_naming_it(clients, fake_clock):
+    make_role(clients, "r1")
+    without_roles_for(clients, reads=10_000)
+    with pytest.raises(WaitTimeout) as err:
+        ip.run(params(role="r1", wait_timeout=30), clients, False, False)
+    assert err.value.message == (
+        "timed out after 30s waiting for instance profile app-profile to be readable with its role"
+    )
