@@ -557,12 +557,12 @@ class InstanceResource(Resource):
 
     def apply(self, plan: Plan, current: State | None) -> State | None:
         instance = InstanceActions(self.ec2, self.desired, current["instance_id"] if current else None)
-        self.executor = Executor(instance.handlers())
+        executor = self.executor = Executor(instance.handlers())
         try:
-            self.executor.run(plan.actions)
+            executor.run(plan.actions)
         except AwsApiError as err:
             if err.operation in PROFILE_OPERATIONS and is_profile_not_ready(err):
-                raise self._profile_not_usable(err) from err
+                raise self._profile_not_usable(err, executor) from err
             raise
         if self.desired.state == "absent" or instance.instance_id is None:
             return plan.predicted
@@ -573,10 +573,8 @@ class InstanceResource(Resource):
             else plan.predicted
         )
 
-    def _profile_not_usable(self, err: AwsApiError) -> KeylessAwsError:
-        retries = (
-            sum(self.executor.retried(operation) for operation in PROFILE_OPERATIONS) if self.executor else 0
-        )
+    def _profile_not_usable(self, err: AwsApiError, executor: Executor) -> KeylessAwsError:
+        retries = sum(executor.retried(operation) for operation in PROFILE_OPERATIONS)
         return KeylessAwsError(
             f"instance profile {self.desired.instance_profile} did not become usable by EC2 in "
             f"{self.desired.profile_wait_timeout} seconds ({retries} retries): {err.message}",
