@@ -567,11 +567,11 @@ class InstanceResource(Resource):
         if self.desired.state == "absent" or instance.instance_id is None:
             return plan.predicted
         raw = _ec2.describe_instance(self.ec2, instance.instance_id)
-        return (
-            reconcile_profile(self.ec2, instance_view(raw), self.desired.instance_profile)
-            if raw
-            else plan.predicted
-        )
+        if raw is None:
+            # DescribeInstances is eventually consistent: right after RunInstances (wait: false) it
+            # may not show the instance yet. The prediction, with the id EC2 gave, is what it is.
+            return {**plan.predicted, "instance_id": instance.instance_id}
+        return reconcile_profile(self.ec2, instance_view(raw), self.desired.instance_profile)
 
     def _profile_not_usable(self, err: AwsApiError, executor: Executor) -> KeylessAwsError:
         retries = sum(executor.retried(operation) for operation in PROFILE_OPERATIONS)

@@ -223,6 +223,16 @@ def test_profile_not_ready_recognition():
     assert inst.is_profile_not_ready(err("RequestLimitExceeded", "Request limit exceeded."))
     assert not inst.is_profile_not_ready(err("InvalidParameterValue", "Invalid instance type"))
     assert not inst.is_profile_not_ready(err("UnauthorizedOperation", "no"))
+    assert inst.is_profile_not_ready(
+        err("InvalidParameterCombination", "IAM instance profile web-profile has no associated IAM Roles")
+    )
+    assert not inst.is_profile_not_ready(err("InvalidParameterCombination", "Network interfaces and subnet"))
+    # botocore's own error, before translation, is recognized from its message too.
+    raw = ClientError(
+        {"Error": {"Code": "InvalidParameterValue", "Message": "Invalid IAM Instance Profile name"}},
+        "RunInstances",
+    )
+    assert inst.is_profile_not_ready(raw)
 
 
 # --- against moto in-process ------------------------------------------------------------------
@@ -1177,3 +1187,53 @@ def test_a_launch_gives_up_after_twenty_tokens_that_bring_back_earlier_instances
         f"RunInstances gave back 20 earlier instances for this request instead of a new one ({ids})",
     )
     assert fake.calls.count("RunInstances") == inst.MAX_TOKEN_GENERATIONS == 20
+
+
+class NotYetShownEc2(FakeEc2):
+    """DescribeInstances by id does not show a launched instance yet (it is eventually consistent)."""
+
+    def describe_instances(self, InstanceIds=None, Filters=None):
+        if InstanceIds and InstanceIds[0] not in self.shown_ids:
+            self.calls.append("DescribeInstances")
+            raise aws_refuses(
+                "DescribeInstances",
+                "InvalidInstanceID.NotFound",
+                f"The instance ID '{InstanceIds[0]}' does not exist",
+            )
+        return super().describe_instances(InstanceIds, Filters)
+
+    shown_ids = ()
+
+
+def test_a_launch_not_shown_yet_without_wait_reports_the_id_ec2_gave(fake_time):
+    fake = NotYetShownEc2()
+    result = run_fake(fake, wait=False)
+    assert result["operations"] == ["RunInstances"]
+    assert fake.calls == ["DescribeInstances", "RunInstances", "DescribeInstances"]
+    assert (result["instance"]["instance_id"], result["instance"]["state"]) == (
+        "i-00000000000000001",
+        "running",
+    )
+
+
+def test_terminate_waits_through_shutting_down_until_terminated(fake_time):
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake, state="absent")
+    assert result["operations"] == ["TerminateInstances"]
+    assert fake.instances["i-0123456789abcdef0"]["state"] == "terminated"
+    assert fake.calls.count("DescribeInstances") >= 3  # the read, then shutting-down until terminated
+
+
+class ThrottledTagsEc2(FakeEc2):
+    def create_tags(self, Resources, Tags):
+        self.calls.append("CreateTags")
+        raise aws_refuses("CreateTags", "RequestLimitExceeded", "Request limit exceeded.")
+
+
+def test_another_operations_throttling_is_reported_as_it_is_not_as_the_profile(fake_time):
+    fake = ThrottledTagsEc2(fake_instance("running"))
+    with pytest.raises(KeylessAwsError) as err:
+        run_fake(fake, tags={"team": "a"})
+    # (The fake is no botocore client: the operation is named after its method.)
+    assert (err.value.code, err.value.operation) == ("RequestLimitExceeded", "create_tags")
+    assert err.value.message == "create_tags failed with RequestLimitExceeded: Request limit exceeded."
