@@ -1237,3 +1237,16 @@ def test_another_operations_throttling_is_reported_as_it_is_not_as_the_profile(f
     # (The fake is no botocore client: the operation is named after its method.)
     assert (err.value.code, err.value.operation) == ("RequestLimitExceeded", "create_tags")
     assert err.value.message == "create_tags failed with RequestLimitExceeded: Request limit exceeded."
+
+
+def test_without_instance_profile_the_association_is_never_asked(fake_time):
+    fake = FakeEc2(fake_instance("stopped"))
+    fake.instances["i-0123456789abcdef0"]["IamInstanceProfile"] = {
+        "Arn": "arn:aws:iam::123456789012:instance-profile/other"
+    }
+    result = run_fake(fake, instance_profile=None)
+    assert result["operations"] == ["StartInstances"]
+    assert "DescribeIamInstanceProfileAssociations" not in fake.calls
+    assert (
+        result["instance"]["iam_instance_profile_arn"] == "arn:aws:iam::123456789012:instance-profile/other"
+    )
