@@ -792,3 +792,34 @@ def test_who_am_i_is_asked_only_to_resolve_a_name_for_a_role_not_yet_created(cli
     created = _role.run(params(name="new-role", managed_policies=["ReadOnly"]), clients, False, False)
     assert created["role"]["managed_policies"] == [arn]
     assert clients.calls.count("GetCallerIdentity") == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "sent", "shown"),
+    [
+        ({"description": "new"}, {"description": "new", "max_session_duration": None}, ("new", 3600)),
+        ({"max_session_duration": 7200}, {"description": None, "max_session_duration": 7200}, ("", 7200)),
+        (
+            {"description": "new", "max_session_duration": 7200},
+            {"description": "new", "max_session_duration": 7200},
+            ("new", 7200),
+        ),
+        ({"description": "", "max_session_duration": 3600}, None, ("", 3600)),
+    ],
+)
+def test_update_role_sends_only_what_changes_and_predicts_it(given, sent, shown):
+    desired = _role.desired_role(params(**given))
+    actions, predicted = _role.plan_update(current_view(), desired, None)
+    updates = [action.args for action in actions if action.operation == "UpdateRole"]
+    assert updates == ([{"role": "app-role", **sent}] if sent else [])
+    assert (predicted["description"], predicted["max_session_duration"]) == shown
+
+
+def test_removing_a_boundary_names_the_role_and_is_a_no_op_without_one():
+    desired = _role.desired_role(params(permissions_boundary=""))
+    boundary = "arn:aws:iam::123456789012:policy/boundary"
+    actions, _unused = _role.plan_update(current_view(permissions_boundary=boundary), desired, None)
+    assert [(action.operation, action.args) for action in actions] == [
+        ("DeleteRolePermissionsBoundary", {"role": "app-role"})
+    ]
+    assert _role.plan_update(current_view(permissions_boundary=None), desired, None)[0] == []
