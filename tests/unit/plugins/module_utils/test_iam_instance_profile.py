@@ -445,3 +445,22 @@ def test_a_profile_that_never_shows_its_role_fails_the_wait_naming_it(clients, f
     assert err.value.message == (
         "timed out after 30s waiting for instance profile app-profile to be readable with its role"
     )
+
+
+def test_check_mode_predicts_the_created_profile_field_by_field(clients):
+    make_role(clients, "r1")
+    clients.reset()
+    result = ip.run(params(role="r1", tags={"a": "1"}), clients, True, False)
+    assert result["instance_profile"] == {
+        "instance_profile_name": "app-profile",
+        "instance_profile_id": None,
+        "arn": None,
+        "path": "/",
+        "role": "r1",
+        "roles": ["r1"],
+        "tags": {"a": "1"},
+        "create_date": None,
+    }
+    assert clients.mutating() == []
+    empty = ip.run(params(), clients, True, False)["instance_profile"]
+    assert (empty["role"], empty["roles"]) == (None, [])

@@ -823,3 +823,27 @@ def test_removing_a_boundary_names_the_role_and_is_a_no_op_without_one():
         ("DeleteRolePermissionsBoundary", {"role": "app-role"})
     ]
     assert _role.plan_update(current_view(permissions_boundary=None), desired, None)[0] == []
+
+
+def test_check_mode_predicts_the_created_role_field_by_field(clients):
+    arn = managed_arn(clients)
+    settings = {"description": "d", "max_session_duration": 7200, "permissions_boundary": arn}
+    full = _role.run(params(**settings, managed_policies=["ReadOnly"], tags={"a": "1"}), clients, True, False)
+    bare = _role.run(params(), clients, True, False)
+    unknown_until_created = {"role_id": None, "arn": None, "create_date": None}
+    common = {
+        "role_name": "app-role",
+        "path": "/",
+        "assume_role_policy_document": TRUST,
+        **unknown_until_created,
+    }
+    assert full["role"] == {**common, **settings, "tags": {"a": "1"}, "managed_policies": [arn]}
+    assert bare["role"] == {
+        **common,
+        "description": "",
+        "max_session_duration": 3600,
+        "permissions_boundary": None,
+        "tags": {},
+    }
+    assert (full["operations"], bare["operations"]) == (["CreateRole", "AttachRolePolicy"], ["CreateRole"])
+    assert clients.mutating() == ["CreatePolicy"]
