@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.keyless.aws.plugins.module_utils import _iam_role as _role
 from ansible_collections.keyless.aws.plugins.module_utils._errors import AwsApiError, ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._policy import policy_size
+from ansible_collections.keyless.aws.plugins.module_utils._retry import WaitTimeout
 
 TRUST = {
     "Version": "2012-10-17",
@@ -847,3 +848,19 @@ def test_check_mode_predicts_the_created_role_field_by_field(clients):
     }
     assert (full["operations"], bare["operations"]) == (["CreateRole", "AttachRolePolicy"], ["CreateRole"])
     assert clients.mutating() == ["CreatePolicy"]
+
+
+def test_a_new_role_is_read_back_until_iam_shows_it(clients, answer_error, fake_clock):
+    not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
+    clients.iam.get_role = failing_first(clients.iam.get_role, [not_yet] * 3)  # the first read and two more
+    result = _role.run(params(), clients, False, False)
+    assert result["role"]["arn"] == "arn:aws:iam::123456789012:role/app-role"
+    assert clients.iam.get_role.attempts == 4 and fake_clock.now > 0
+
+
+def test_a_role_iam_never_shows_fails_the_wait_naming_it(clients, answer_error, fake_clock):
+    not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
+    clients.iam.get_role = failing_first(None, [not_yet] * 10_000)
+    with pytest.raises(WaitTimeout) as err:
+        _role.run(params(wait_timeout=30), clients, False, False)
+    assert err.value.message == "timed out after 30s waiting for role app-role to become readable"
