@@ -111,13 +111,16 @@ def desired_profile(params: Mapping[str, Any]) -> DesiredProfile:
 
 
 def profile_view(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``instance_profile`` return value (snake_case)."""
-    roles = [role["RoleName"] for role in raw.get("Roles", [])]
+    """The ``instance_profile`` return value (snake_case).
+
+    ``Path`` and ``Roles`` are required members of IAM's InstanceProfile: every answer has them.
+    """
+    roles = [role["RoleName"] for role in raw["Roles"]]
     return {
         "instance_profile_name": raw["InstanceProfileName"],
         "instance_profile_id": raw.get("InstanceProfileId"),
         "arn": raw.get("Arn"),
-        "path": raw.get("Path", "/"),
+        "path": raw["Path"],
         "role": roles[0] if roles else None,
         "roles": roles,
         "tags": tag_dict(raw.get("Tags")),

@@ -140,13 +140,16 @@ def _validate_managed_reference(value: str, field: str) -> None:
 
 
 def role_view(raw: Mapping[str, Any], managed: list[str] | None = None) -> dict[str, Any]:
-    """The ``role`` return value: snake_case keys, trust policy as a dict."""
+    """The ``role`` return value: snake_case keys, trust policy as a dict.
+
+    ``Path`` is a required member of IAM's Role (GetRole's and ListRoles' answers alike).
+    """
     boundary = raw.get("PermissionsBoundary") or {}
     view = {
         "role_name": raw["RoleName"],
         "role_id": raw.get("RoleId"),
         "arn": raw.get("Arn"),
-        "path": raw.get("Path", "/"),
+        "path": raw["Path"],
         "description": raw.get("Description", ""),
         "max_session_duration": raw.get("MaxSessionDuration", 3600),
         "assume_role_policy_document": raw.get("AssumeRolePolicyDocument") or {},
