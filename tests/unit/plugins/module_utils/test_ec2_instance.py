@@ -1250,3 +1250,59 @@ def test_without_instance_profile_the_association_is_never_asked(fake_time):
     assert (
         result["instance"]["iam_instance_profile_arn"] == "arn:aws:iam::123456789012:instance-profile/other"
     )
+
+
+def test_a_launch_sends_every_option_as_ec2_names_it_and_predicts_the_instance():
+    desired = inst.desired_instance(
+        params(
+            key_name="ops",
+            subnet_id="subnet-0123abcd",
+            security_group_ids=["sg-0123abcd"],
+            instance_profile="arn:aws:iam::123456789012:instance-profile/web-profile",
+            user_data="#!/bin/sh\n",
+            tags={"team": "ops"},
+        )
+    )
+    actions, predicted = inst.plan_create(desired)
+    metadata = {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+    assert [(action.operation, action.args) for action in actions] == [
+        (
+            "RunInstances",
+            {
+                "request": {
+                    "ImageId": AMI,
+                    "InstanceType": "t3.micro",
+                    "MetadataOptions": {
+                        "HttpTokens": "required",
+                        "HttpPutResponseHopLimit": 1,
+                        "HttpEndpoint": "enabled",
+                    },
+                    "TagSpecifications": [
+                        {
+                            "ResourceType": "instance",
+                            "Tags": [{"Key": "Name", "Value": "web"}, {"Key": "team", "Value": "ops"}],
+                        }
+                    ],
+                    "KeyName": "ops",
+                    "SubnetId": "subnet-0123abcd",
+                    "SecurityGroupIds": ["sg-0123abcd"],
+                    "IamInstanceProfile": {"Arn": "arn:aws:iam::123456789012:instance-profile/web-profile"},
+                    "UserData": "#!/bin/sh\n",
+                }
+            },
+        )
+    ]
+    assert predicted == {
+        "instance_id": None,
+        "state": "running",
+        "image_id": AMI,
+        "instance_type": "t3.micro",
+        "key_name": "ops",
+        "subnet_id": "subnet-0123abcd",
+        "security_group_ids": ["sg-0123abcd"],
+        "iam_instance_profile_arn": "arn:aws:iam::123456789012:instance-profile/web-profile",
+        "metadata_options": metadata,
+        "tags": {"team": "ops", "Name": "web"},
+    }
+    by_name = inst.plan_create(inst.desired_instance(params(instance_profile="web-profile")))[0]
+    assert by_name[0].args["request"]["IamInstanceProfile"] == {"Name": "web-profile"}
