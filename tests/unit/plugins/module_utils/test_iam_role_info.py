@@ -92,6 +92,7 @@ def test_name_and_path_prefix_together_are_refused_by_the_spec():
         ("/", "/"),
         ("a/b", "/a/b/"),
         ("/XteamX/", "/XteamX/"),
+        ("X", "/X/"),
     ],
 )
 def test_path_prefix_is_normalized_to_a_whole_path(given, sent):
