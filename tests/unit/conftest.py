@@ -130,3 +130,24 @@ def aws_error(code: str, message: str = "", operation: str = "Op", resent: int =
 def answer_error():
     """``answer_error(code, message, operation, resent)``: a ClientError as AWS would answer it."""
     return aws_error
+
+
+def _failing_first(real, errors):
+    """Answer ``errors`` in turn, then call ``real``; ``attempts`` counts every call."""
+    pending = list(errors)
+
+    def call(**kwargs):
+        call.attempts += 1
+        if pending:
+            raise pending.pop(0)
+        return real(**kwargs)
+
+    call.attempts = 0
+    return call
+
+
+@pytest.fixture
+def failing_first():
+    """``failing_first(real, errors)``: a stand-in for a client method that raises ``errors`` in
+    turn, then calls ``real``; its ``attempts`` counts every call."""
+    return _failing_first

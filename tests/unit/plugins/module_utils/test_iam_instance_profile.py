@@ -466,28 +466,14 @@ def test_check_mode_predicts_the_created_profile_field_by_field(clients):
     assert (empty["role"], empty["roles"]) == (None, [])
 
 
-def answering_first(real, errors):
-    """Answer ``errors`` in turn, then call ``real``; ``attempts`` counts every call."""
-    pending = list(errors)
-
-    def call(**kwargs):
-        call.attempts += 1
-        if pending:
-            raise pending.pop(0)
-        return real(**kwargs)
-
-    call.attempts = 0
-    return call
-
-
 def test_add_role_right_after_the_role_was_made_is_retried_until_iam_sees_it(
-    clients, answer_error, fake_clock
+    clients, answer_error, fake_clock, failing_first
 ):
     make_role(clients, "r1")
     not_yet = answer_error(
         "NoSuchEntity", "The role with name r1 cannot be found.", "AddRoleToInstanceProfile"
     )
-    clients.iam.add_role_to_instance_profile = answering_first(
+    clients.iam.add_role_to_instance_profile = failing_first(
         clients.iam.add_role_to_instance_profile, [not_yet] * 2
     )
     result = ip.run(params(role="r1"), clients, False, False)
@@ -498,13 +484,13 @@ def test_add_role_right_after_the_role_was_made_is_retried_until_iam_sees_it(
 
 
 def test_delete_answering_delete_conflict_once_is_retried_and_the_profile_is_gone(
-    clients, answer_error, fake_clock
+    clients, answer_error, fake_clock, failing_first
 ):
     clients.iam.create_instance_profile(InstanceProfileName="app-profile")
     conflict = answer_error(
         "DeleteConflict", "Cannot delete entity, must remove roles first.", "DeleteInstanceProfile"
     )
-    clients.iam.delete_instance_profile = answering_first(clients.iam.delete_instance_profile, [conflict])
+    clients.iam.delete_instance_profile = failing_first(clients.iam.delete_instance_profile, [conflict])
     result = ip.run(params(state="absent"), clients, False, False)
     assert (result["changed"], clients.iam.delete_instance_profile.attempts) == (True, 2)
     assert clients.iam.list_instance_profiles()["InstanceProfiles"] == []

@@ -552,7 +552,7 @@ def test_delete_role_after_another_run_deleted_it_is_success(clients, other_run,
     assert result["operations"] == []
 
 
-def test_wait_false_create_returns_the_prediction_when_get_role_lags(clients, answer_error):
+def test_wait_false_create_returns_the_prediction_when_get_role_lags(clients, answer_error, failing_first):
     not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
     clients.iam.get_role = failing_first(None, [not_yet] * 5)  # IAM shows the new role to no read yet
     result = _role.run(params(wait=False, tags={"team": "a"}), clients, False, False)
@@ -566,22 +566,8 @@ def test_wait_false_create_returns_the_prediction_when_get_role_lags(clients, an
 INVALID_PRINCIPAL = 'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/just-made"'
 
 
-def failing_first(real, errors):
-    """Answer ``errors`` in turn, then call ``real``; ``attempts`` counts every call."""
-    pending = list(errors)
-
-    def call(**kwargs):
-        call.attempts += 1
-        if pending:
-            raise pending.pop(0)
-        return real(**kwargs)
-
-    call.attempts = 0
-    return call
-
-
 def test_invalid_principal_on_create_and_trust_update_is_retried_as_propagation(
-    clients, answer_error, fake_clock
+    clients, answer_error, fake_clock, failing_first
 ):
     propagating = answer_error("MalformedPolicyDocument", INVALID_PRINCIPAL, "CreateRole")
     clients.iam.create_role = failing_first(clients.iam.create_role, [propagating, propagating])
@@ -605,7 +591,7 @@ def test_invalid_principal_on_create_and_trust_update_is_retried_as_propagation(
         ("ValidationError", "1 validation error detected"),
     ],
 )
-def test_other_create_errors_are_not_retried(clients, answer_error, fake_clock, code, message):
+def test_other_create_errors_are_not_retried(clients, answer_error, fake_clock, code, message, failing_first):
     create = failing_first(clients.iam.create_role, [answer_error(code, message, "CreateRole")] * 5)
     clients.iam.create_role = create
     with pytest.raises(AwsApiError) as err:
@@ -616,7 +602,7 @@ def test_other_create_errors_are_not_retried(clients, answer_error, fake_clock, 
 
 
 def test_attach_right_after_create_retries_no_such_entity_but_not_on_an_existing_role(
-    clients, answer_error, fake_clock
+    clients, answer_error, fake_clock, failing_first
 ):
     arn = managed_arn(clients)
     missing_role = answer_error(
@@ -637,7 +623,7 @@ def test_attach_right_after_create_retries_no_such_entity_but_not_on_an_existing
 
 
 def test_delete_role_answering_delete_conflict_once_is_retried_and_the_role_is_gone(
-    clients, answer_error, fake_clock
+    clients, answer_error, fake_clock, failing_first
 ):
     # Right after the role left its profile, IAM can still answer DeleteConflict until its
     # replicas agree (IAM User Guide, "Changes that I make are not always immediately visible").
@@ -736,14 +722,9 @@ def test_the_role_view_of_a_listed_role_fills_what_list_roles_leaves_out():
 
 def test_every_setting_is_sent_and_removed_as_aws_then_stores_it(clients):
     """Read back with boto3 after each run: created with every setting, updated, boundary removed."""
-    boundary = managed_arn(clients, "Boundary")
-    created = _role.run(
-        params(description="app", max_session_duration=7200, permissions_boundary=boundary, tags={"a": "1"}),
-        clients,
-        check_mode=False,
-        diff=False,
-    )
-    assert created["operations"] == ["CreateRole"]
+
+    def apply(**options):
+        return _role.run(params(**options), clients, check_mode=False, diff=False)["operations"]
 
     def stored():
         role = clients.iam.get_role(RoleName="app-role")["Role"]
@@ -754,25 +735,19 @@ def test_every_setting_is_sent_and_removed_as_aws_then_stores_it(clients):
             {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
         )
 
+    boundary, other = managed_arn(clients, "Boundary"), managed_arn(clients, "OtherBoundary")
+    settings = {"description": "app", "max_session_duration": 7200, "permissions_boundary": boundary}
+    assert apply(**settings, tags={"a": "1"}) == ["CreateRole"]
     assert stored() == ("app", 7200, boundary, {"a": "1"})
-    other = managed_arn(clients, "OtherBoundary")
-    updated = _role.run(
-        params(description="web", max_session_duration=3600, permissions_boundary=other, tags={"b": "2"}),
-        clients,
-        check_mode=False,
-        diff=False,
-    )
-    assert sorted(updated["operations"]) == [
+    settings = {"description": "web", "max_session_duration": 3600, "permissions_boundary": other}
+    assert sorted(apply(**settings, tags={"b": "2"})) == [
         "PutRolePermissionsBoundary",
         "TagRole",
         "UntagRole",
         "UpdateRole",
     ]
     assert stored() == ("web", 3600, other, {"b": "2"})
-    removed = _role.run(
-        params(permissions_boundary="", tags={"b": "2"}), clients, check_mode=False, diff=False
-    )
-    assert removed["operations"] == ["DeleteRolePermissionsBoundary"]
+    assert apply(permissions_boundary="", tags={"b": "2"}) == ["DeleteRolePermissionsBoundary"]
     assert stored() == ("web", 3600, None, {"b": "2"})
 
 
@@ -850,7 +825,7 @@ def test_check_mode_predicts_the_created_role_field_by_field(clients):
     assert clients.mutating() == ["CreatePolicy"]
 
 
-def test_a_new_role_is_read_back_until_iam_shows_it(clients, answer_error, fake_clock):
+def test_a_new_role_is_read_back_until_iam_shows_it(clients, answer_error, fake_clock, failing_first):
     not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
     clients.iam.get_role = failing_first(clients.iam.get_role, [not_yet] * 3)  # the first read and two more
     result = _role.run(params(), clients, False, False)
@@ -858,7 +833,7 @@ def test_a_new_role_is_read_back_until_iam_shows_it(clients, answer_error, fake_
     assert clients.iam.get_role.attempts == 4 and fake_clock.now > 0
 
 
-def test_a_role_iam_never_shows_fails_the_wait_naming_it(clients, answer_error, fake_clock):
+def test_a_role_iam_never_shows_fails_the_wait_naming_it(clients, answer_error, fake_clock, failing_first):
     not_yet = answer_error("NoSuchEntity", "The role with name app-role cannot be found.", "GetRole")
     clients.iam.get_role = failing_first(None, [not_yet] * 10_000)
     with pytest.raises(WaitTimeout) as err:
