@@ -1306,3 +1306,108 @@ def test_a_launch_sends_every_option_as_ec2_names_it_and_predicts_the_instance()
     }
     by_name = inst.plan_create(inst.desired_instance(params(instance_profile="web-profile")))[0]
     assert by_name[0].args["request"]["IamInstanceProfile"] == {"Name": "web-profile"}
+
+
+# --- the association handlers, through run() against moto in-process -------------------------
+
+
+def settling_associations(clients, answer_error, failing_first):
+    """AssociateIamInstanceProfile and its replacement answer "Invalid IAM Instance Profile name"
+    once (the profile is propagating), and the association shows "associating" once."""
+    not_ready = answer_error(
+        "InvalidParameterValue", "Invalid IAM Instance Profile name", "AssociateIamInstanceProfile"
+    )
+    clients.ec2.associate_iam_instance_profile = failing_first(
+        clients.ec2.associate_iam_instance_profile, [not_ready]
+    )
+    clients.ec2.replace_iam_instance_profile_association = failing_first(
+        clients.ec2.replace_iam_instance_profile_association, [not_ready]
+    )
+    real_describe = clients.ec2.describe_iam_instance_profile_associations
+    reads = []
+
+    def describe(**kwargs):
+        answer = real_describe(**kwargs)
+        reads.append(kwargs)
+        if len(reads) == 1:
+            for item in answer["IamInstanceProfileAssociations"]:
+                item["State"] = "associating"
+        return answer
+
+    clients.ec2.describe_iam_instance_profile_associations = describe
+    return reads
+
+
+def associated_profiles(clients, instance_id):
+    """The profiles EC2 serves the instance's credentials from (moto leaves the instance's own
+    IamInstanceProfile field as launched; the association is what counts)."""
+    answer = clients.ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
+    )
+    return [
+        item["IamInstanceProfile"]["Arn"].rsplit("/", 1)[-1]
+        for item in answer["IamInstanceProfileAssociations"]
+        if item["State"] == "associated"
+    ]
+
+
+def test_a_profile_is_associated_retried_while_it_propagates_and_waited_for(
+    clients, answer_error, failing_first, fake_time
+):
+    make_profile(clients)
+    launched = inst.run(params(instance_profile=None), clients, False, False)["instance"]
+    reads = settling_associations(clients, answer_error, failing_first)
+    result = inst.run(params(), clients, False, False)
+    assert result["operations"] == ["AssociateIamInstanceProfile"]
+    assert clients.ec2.associate_iam_instance_profile.attempts == 2
+    assert result["retries"] == [
+        {"operation": "AssociateIamInstanceProfile", "error": "InvalidParameterValue"}
+    ]
+    assert len(reads) >= 2  # waited past "associating"
+    assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
+
+
+def test_a_profile_is_replaced_retried_while_it_propagates_and_waited_for(
+    clients, answer_error, failing_first, fake_time
+):
+    make_profile(clients)
+    make_profile(clients, name="other-profile", role="other-role")
+    launched = inst.run(params(instance_profile="other-profile"), clients, False, False)["instance"]
+    reads = settling_associations(clients, answer_error, failing_first)
+    result = inst.run(params(), clients, False, False)
+    assert result["operations"] == ["ReplaceIamInstanceProfileAssociation"]
+    assert clients.ec2.replace_iam_instance_profile_association.attempts == 2
+    assert result["retries"] == [
+        {"operation": "ReplaceIamInstanceProfileAssociation", "error": "InvalidParameterValue"}
+    ]
+    assert len(reads) >= 3  # the association to replace, then waited past "associating"
+    assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
+
+
+def test_terminate_without_wait_reads_nothing_after_and_reports_the_instance_gone(fake_time):
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake, state="absent", wait=False)
+    assert fake.calls == ["DescribeInstances", "TerminateInstances"]
+    assert (result["changed"], result["instance"]) == (True, {})
+
+
+def test_check_mode_terminate_predicts_no_instance():
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake, check_mode=True, state="absent")
+    assert (result["operations"], result["instance"], fake.mutating()) == (["TerminateInstances"], {}, [])
+
+
+def test_drift_is_warned_by_the_run_too():
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake, instance_type="m5.large")
+    assert (result["changed"], fake.mutating()) == (False, [])
+    assert result["warnings"] == ["instance_type is 't3.micro', not 'm5.large'; it is not changed in place"]
+
+
+def test_purge_tags_false_keeps_the_tags_not_named(fake_time):
+    tags = [{"Key": "Name", "Value": "web"}, {"Key": "owner", "Value": "ops"}]
+    fake = FakeEc2(fake_instance("running", tags=tags))
+    result = run_fake(fake, tags={"team": "a"}, purge_tags=False)
+    assert fake.mutating() == ["CreateTags"]
+    assert fake.instances["i-0123456789abcdef0"]["tags"] == {"Name": "web", "owner": "ops", "team": "a"}
+    assert result["instance"]["tags"] == {"Name": "web", "owner": "ops", "team": "a"}

@@ -494,3 +494,17 @@ def test_delete_answering_delete_conflict_once_is_retried_and_the_profile_is_gon
     result = ip.run(params(state="absent"), clients, False, False)
     assert (result["changed"], clients.iam.delete_instance_profile.attempts) == (True, 2)
     assert clients.iam.list_instance_profiles()["InstanceProfiles"] == []
+
+
+def test_limit_exceeded_for_a_profile_another_run_just_deleted_is_the_error_it_is(clients, answer_error):
+    make_role(clients, "r1")
+    real_delete = clients.iam.delete_instance_profile
+
+    def full_then_gone(**kwargs):
+        real_delete(InstanceProfileName="app-profile")  # another run deletes the profile
+        raise answer_error("LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+
+    clients.iam.add_role_to_instance_profile = full_then_gone
+    with pytest.raises(KeylessAwsError) as err:
+        ip.run(params(role="r1"), clients, False, False)
+    assert err.value.code == "LimitExceeded"

@@ -839,3 +839,13 @@ def test_a_role_iam_never_shows_fails_the_wait_naming_it(clients, answer_error, 
     with pytest.raises(WaitTimeout) as err:
         _role.run(params(wait_timeout=30), clients, False, False)
     assert err.value.message == "timed out after 30s waiting for role app-role to become readable"
+
+
+def test_a_delete_that_names_the_managed_policies_lists_the_attachments_once(clients):
+    arn = managed_arn(clients)
+    _role.run(params(managed_policies=[arn]), clients, False, False)
+    clients.reset()
+    result = _role.run(params(state="absent", managed_policies=[arn]), clients, False, False)
+    assert result["removed"]["managed_policies"] == [arn]
+    assert clients.calls.count("ListAttachedRolePolicies") == 1
+    assert clients.mutating() == ["DetachRolePolicy", "DeleteRole"]
