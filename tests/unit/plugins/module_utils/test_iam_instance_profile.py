@@ -273,13 +273,20 @@ def test_wait_false_create_returns_the_prediction_when_get_instance_profile_lags
     assert result["instance_profile"]["arn"] == "arn:aws:iam::123456789012:instance-profile/app-profile"
     assert result["instance_profile"]["roles"] == ["r1"]
     assert len(reads) == 1  # the first read only: nothing is read back
-    assert real_read(InstanceProfileName="app-profile")["InstanceProfile"]["Roles"][0]["RoleName"] == "r1"
+    stored = real_read(InstanceProfileName="app-profile")["InstanceProfile"]
+    assert stored["Roles"][0]["RoleName"] == "r1"
+    # The identifiers come from CreateInstanceProfile's answer.
+    assert result["instance_profile"]["instance_profile_id"] == stored["InstanceProfileId"]
 
 
 def test_profile_naming_a_missing_role_fails_fast_and_creates_nothing(clients, fake_clock):
-    with pytest.raises(ValidationError, match="role: role missing-role does not exist") as err:
+    with pytest.raises(ValidationError) as err:
         ip.run(params(role="missing-role"), clients, False, False)
-    assert "nothing was changed" in err.value.message
+    assert str(err.value) == (
+        "role: role missing-role does not exist "
+        f"(GetRole answered NoSuchEntity for {ip.ROLE_RECHECK_SECONDS:g}s); "
+        "create it first (keyless.aws.iam_role); nothing was changed"
+    )
     assert clients.mutating() == []
     assert fake_clock.now <= ip.ROLE_RECHECK_SECONDS < 120
     assert clients.iam.list_instance_profiles()["InstanceProfiles"] == []

@@ -447,6 +447,8 @@ def test_trust_size_warnings_only_for_actions_that_send_the_trust_policy():
     warnings = _role.trust_size_warnings(actions)
     assert len(warnings) == 1
     assert warnings[0].startswith("assume_role_policy: is 2049 characters")
+    update = Action("UpdateAssumeRolePolicy", {"role": "r", "trust_policy": big})
+    assert _role.trust_size_warnings([update]) == warnings
 
 
 # A trust policy as a user may write it: mixed-case action and condition key, one-item lists.
