@@ -1313,29 +1313,39 @@ def test_a_launch_sends_every_option_as_ec2_names_it_and_predicts_the_instance()
 
 def settling_associations(clients, answer_error, failing_first):
     """AssociateIamInstanceProfile and its replacement answer "Invalid IAM Instance Profile name"
-    once (the profile is propagating), and the association shows "associating" once."""
+    once (the profile is propagating), and the first read of the associations after the change
+    shows it "associating". Returns the reads made after the change, in order."""
     not_ready = answer_error(
         "InvalidParameterValue", "Invalid IAM Instance Profile name", "AssociateIamInstanceProfile"
     )
-    clients.ec2.associate_iam_instance_profile = failing_first(
-        clients.ec2.associate_iam_instance_profile, [not_ready]
-    )
-    clients.ec2.replace_iam_instance_profile_association = failing_first(
-        clients.ec2.replace_iam_instance_profile_association, [not_ready]
+    changed = []
+
+    def changing(real):
+        def call(**kwargs):
+            answer = real(**kwargs)
+            changed.append(kwargs)
+            return answer
+
+        return failing_first(call, [not_ready])
+
+    clients.ec2.associate_iam_instance_profile = changing(clients.ec2.associate_iam_instance_profile)
+    clients.ec2.replace_iam_instance_profile_association = changing(
+        clients.ec2.replace_iam_instance_profile_association
     )
     real_describe = clients.ec2.describe_iam_instance_profile_associations
-    reads = []
+    reads_after = []
 
     def describe(**kwargs):
         answer = real_describe(**kwargs)
-        reads.append(kwargs)
-        if len(reads) == 1:
-            for item in answer["IamInstanceProfileAssociations"]:
-                item["State"] = "associating"
+        if changed:
+            reads_after.append(kwargs)
+            if len(reads_after) == 1:
+                for item in answer["IamInstanceProfileAssociations"]:
+                    item["State"] = "associating"
         return answer
 
     clients.ec2.describe_iam_instance_profile_associations = describe
-    return reads
+    return reads_after
 
 
 def associated_profiles(clients, instance_id):
@@ -1356,14 +1366,15 @@ def test_a_profile_is_associated_retried_while_it_propagates_and_waited_for(
 ):
     make_profile(clients)
     launched = inst.run(params(instance_profile=None), clients, False, False)["instance"]
-    reads = settling_associations(clients, answer_error, failing_first)
+    reads_after = settling_associations(clients, answer_error, failing_first)
     result = inst.run(params(), clients, False, False)
     assert result["operations"] == ["AssociateIamInstanceProfile"]
     assert clients.ec2.associate_iam_instance_profile.attempts == 2
     assert result["retries"] == [
         {"operation": "AssociateIamInstanceProfile", "error": "InvalidParameterValue"}
     ]
-    assert len(reads) >= 2  # waited past "associating"
+    assert len(reads_after) >= 2  # waited past "associating"
+    assert result["instance"]["iam_instance_profile_arn"].endswith(":instance-profile/web-profile")
     assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
 
 
@@ -1373,14 +1384,15 @@ def test_a_profile_is_replaced_retried_while_it_propagates_and_waited_for(
     make_profile(clients)
     make_profile(clients, name="other-profile", role="other-role")
     launched = inst.run(params(instance_profile="other-profile"), clients, False, False)["instance"]
-    reads = settling_associations(clients, answer_error, failing_first)
+    reads_after = settling_associations(clients, answer_error, failing_first)
     result = inst.run(params(), clients, False, False)
     assert result["operations"] == ["ReplaceIamInstanceProfileAssociation"]
     assert clients.ec2.replace_iam_instance_profile_association.attempts == 2
     assert result["retries"] == [
         {"operation": "ReplaceIamInstanceProfileAssociation", "error": "InvalidParameterValue"}
     ]
-    assert len(reads) >= 3  # the association to replace, then waited past "associating"
+    assert len(reads_after) >= 2  # waited past "associating"
+    assert result["instance"]["iam_instance_profile_arn"].endswith(":instance-profile/web-profile")
     assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
 
 
@@ -1411,3 +1423,11 @@ def test_purge_tags_false_keeps_the_tags_not_named(fake_time):
     assert fake.mutating() == ["CreateTags"]
     assert fake.instances["i-0123456789abcdef0"]["tags"] == {"Name": "web", "owner": "ops", "team": "a"}
     assert result["instance"]["tags"] == {"Name": "web", "owner": "ops", "team": "a"}
+
+
+def test_profile_wait_timeout_is_the_budget_for_a_profile_that_is_not_ready(clients, monkeypatch, fake_time):
+    make_profile(clients)
+    flaky_run_instance(monkeypatch, 10_000)
+    with pytest.raises(KeylessAwsError, match="did not become usable by EC2 in 5 seconds"):
+        inst.run(params(profile_wait_timeout=5), clients, False, False)
+    assert fake_time.now <= 5

@@ -760,7 +760,7 @@ def test_who_am_i_is_asked_only_to_resolve_a_name_for_a_role_not_yet_created(cli
     clients.reset()
     by_arn = _role.run(params(managed_policies=[arn]), clients, False, False)
     assert by_arn["role"]["managed_policies"] == [arn]
-    assert "GetCallerIdentity" not in clients.calls
+    assert "GetCallerIdentity" not in clients.calls and "GetPolicy" not in clients.calls
     clients.iam.detach_role_policy(RoleName="app-role", PolicyArn=arn)
     clients.reset()
     by_name = _role.run(params(managed_policies=["ReadOnly"]), clients, False, False)
