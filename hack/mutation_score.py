@@ -68,7 +68,7 @@ class MutatedSources:
         module, function = split_name(mutant)
         bodies = self.functions(module)
         mutated = bodies.get(function)
-        original = bodies.get(f"{function.split('__mutmut_')[0]}__mutmut_orig")
+        original = bodies.get(f"{function.split('__mutmut_', maxsplit=1)[0]}__mutmut_orig")
         if mutated is None or original is None:
             return [f"(no source for {function} in {module})"]
         diff = difflib.unified_diff(original, mutated, lineterm="", n=0)
