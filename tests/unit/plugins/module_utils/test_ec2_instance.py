@@ -1361,36 +1361,24 @@ def associated_profiles(clients, instance_id):
     ]
 
 
+@pytest.mark.parametrize(
+    ("launched_with", "operation", "method"),
+    [
+        (None, "AssociateIamInstanceProfile", "associate_iam_instance_profile"),
+        ("other-profile", "ReplaceIamInstanceProfileAssociation", "replace_iam_instance_profile_association"),
+    ],
+)
 def test_a_profile_is_associated_retried_while_it_propagates_and_waited_for(
-    clients, answer_error, failing_first, fake_time
-):
-    make_profile(clients)
-    launched = inst.run(params(instance_profile=None), clients, False, False)["instance"]
-    reads_after = settling_associations(clients, answer_error, failing_first)
-    result = inst.run(params(), clients, False, False)
-    assert result["operations"] == ["AssociateIamInstanceProfile"]
-    assert clients.ec2.associate_iam_instance_profile.attempts == 2
-    assert result["retries"] == [
-        {"operation": "AssociateIamInstanceProfile", "error": "InvalidParameterValue"}
-    ]
-    assert len(reads_after) >= 2  # waited past "associating"
-    assert result["instance"]["iam_instance_profile_arn"].endswith(":instance-profile/web-profile")
-    assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
-
-
-def test_a_profile_is_replaced_retried_while_it_propagates_and_waited_for(
-    clients, answer_error, failing_first, fake_time
+    clients, answer_error, failing_first, fake_time, launched_with, operation, method
 ):
     make_profile(clients)
     make_profile(clients, name="other-profile", role="other-role")
-    launched = inst.run(params(instance_profile="other-profile"), clients, False, False)["instance"]
+    launched = inst.run(params(instance_profile=launched_with), clients, False, False)["instance"]
     reads_after = settling_associations(clients, answer_error, failing_first)
     result = inst.run(params(), clients, False, False)
-    assert result["operations"] == ["ReplaceIamInstanceProfileAssociation"]
-    assert clients.ec2.replace_iam_instance_profile_association.attempts == 2
-    assert result["retries"] == [
-        {"operation": "ReplaceIamInstanceProfileAssociation", "error": "InvalidParameterValue"}
-    ]
+    assert result["operations"] == [operation]
+    assert getattr(clients.ec2, method).attempts == 2
+    assert result["retries"] == [{"operation": operation, "error": "InvalidParameterValue"}]
     assert len(reads_after) >= 2  # waited past "associating"
     assert result["instance"]["iam_instance_profile_arn"].endswith(":instance-profile/web-profile")
     assert associated_profiles(clients, launched["instance_id"]) == ["web-profile"]
