@@ -41,7 +41,7 @@ BAD_DAY ?= realistic
 bad_day_args = --bad-day $(BAD_DAY) --bad-day-report $(REPORTS)/bad-day/$(1)
 
 .PHONY: help venv venv-py312 link lint sanity unit integration e2e packaging \
-	molecule unit-py312 integration-py312 sanity-py312 test demo bench lock clean coverage mutation
+	molecule unit-py312 integration-py312 sanity-py312 test demo demo-lab lab-host bench lock clean coverage mutation
 
 help:
 	@echo "make test         every check: lint sanity unit integration coverage molecule e2e packaging (3.11), unit integration (3.12)"
@@ -53,9 +53,10 @@ help:
 	@echo "make coverage     branch coverage of plugins/ from the data make unit and make integration leave (COVERAGE=0: none)"
 	@echo "make mutation     mutmut over the behaviour modules and _policy.py against the unit tests (not in make test)"
 	@echo "make molecule     pytest tests/molecule: role scenarios through molecule"
-	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox"
+	@echo "make e2e          site.yml, rerun, broken variants and teardown on the sandbox (the main flow on the lab instance)"
 	@echo "make packaging    build, install offline and use the collection tarball"
 	@echo "make demo         the end-to-end demo (sandbox/demo.py); DEMO_ARGS=\"--bad-day realistic\" on a bad day"
+	@echo "make demo-lab     the same flow on the lab instance: a Debian userland over SSH, become (sandbox/lab.py)"
 	@echo "make bench        keyless.aws vs amazon.aws: API calls and time per task (bench/run.py)"
 	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
 	@echo "make clean        remove venvs, .build and test output"
@@ -138,7 +139,7 @@ packaging: venv
 # The whole flow on the sandbox: site.yml, again, broken variants, teardown (one sandbox per test
 # module, its tests in order; the modules run side by side).
 E2E_ARGS ?= -n 2 --dist loadfile
-e2e: venv link
+e2e: venv link lab-host
 	$(call pytest,$(VENV),tests/e2e,$(E2E_ARGS) $(call bad_day_args,e2e-py311),e2e-py311)
 
 # Role scenarios driven through molecule, from pytest (tests/molecule/), on 3.11 only.
@@ -218,6 +219,20 @@ DEMO_ARGS ?=
 demo: venv link
 	@[ -f sandbox/demo.py ] || { echo "error: sandbox/demo.py does not exist yet: there is no demo to run" >&2; exit 1; }
 	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py $(DEMO_ARGS)
+
+# The same flow on the lab instance (sandbox/lab.py): a Debian userland over SSH, with become.
+demo-lab: venv link lab-host
+	$(ANSIBLE_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/python sandbox/demo.py --lab $(DEMO_ARGS)
+
+# What the lab needs on the host, installed from Debian's packages when missing:
+# mmdebstrap builds the image, ssh reaches it. The lab runs as root (mount, chroot).
+LAB_TOOLS := mmdebstrap:mmdebstrap ssh:openssh-client ssh-keygen:openssh-client unshare:util-linux
+lab-host:
+	@missing=$$(for pair in $(LAB_TOOLS); do command -v $${pair%%:*} >/dev/null || echo $${pair#*:}; done | sort -u); \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing the lab's host tools from Debian's packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # The benchmark against amazon.aws (bench/README.md); matplotlib only for its chart.
 BENCH_ARGS ?=

@@ -6,6 +6,10 @@
 3. run it again: everything must be ``ok`` (no change);
 4. run playbooks/teardown.yml and check that no role, profile or instance is left;
 5. stop the sandbox, whatever happened.
+
+With ``--lab`` (``make demo-lab``) the instance is the lab instance (lab.py): a Debian userland
+reached over SSH as its non-root login user, the AWS CLI installed with apt and ``become``.
+The lab's image is built once (about a minute) and cached.
 """
 
 from __future__ import annotations
@@ -56,15 +60,33 @@ def step(title: str) -> float:
     return time.monotonic()
 
 
-def run_demo(root: Path, verbose: bool, bad_day: str = "off") -> int:
+def describe_lab(sandbox: Sandbox, timings: dict[str, float]) -> None:
+    """How the playbooks reach the lab instance, and what its image was."""
+    lab = sandbox.instance
+    assert lab is not None and lab.image is not None
+    print(f"lab image: {lab.image} ({'built now' if lab.built else 'cached'})")
+    print(
+        f"instance: ssh -i {lab.key} -p {lab.port} {lab.host_vars()['ansible_user']}@127.0.0.1"
+        f" (host key checked against {lab.known_hosts}); ansible.cfg: {sandbox.ansible_cfg}"
+    )
+    if lab.built:
+        timings["lab image build"] = lab.build_seconds
+
+
+def run_demo(
+    root: Path, verbose: bool, bad_day: str = "off", lab: bool = False, pipelining: bool = True
+) -> int:
     timings: dict[str, float] = {}
-    started = step("Starting the sandbox (moto as AWS, metadata service emulator) on 127.0.0.1")
-    with Sandbox(root, bad_day=bad_day) as sandbox:
+    where = "the lab instance over SSH" if lab else "a local instance"
+    started = step(f"Starting the sandbox (moto as AWS, metadata service emulator) on 127.0.0.1, {where}")
+    with Sandbox(root, bad_day=bad_day, lab=lab, pipelining=pipelining) as sandbox:
         imds = sandbox.imds.url if sandbox.imds else "-"
         print(f"AWS endpoint: {sandbox.endpoint}   metadata service: {imds}   bad day: {bad_day}")
+        if lab:
+            describe_lab(sandbox, timings)
         vars_file = root / "sandbox-vars.json"
         vars_file.write_text(json.dumps(sandbox.extra_vars(), indent=2))
-        timings["sandbox start"] = time.monotonic() - started
+        timings["sandbox start"] = time.monotonic() - started - timings.get("lab image build", 0.0)
         for label, playbook, must_not_change in (
             ("site.yml: provision, install the AWS CLI, verify S3 access", "site.yml", False),
             ("site.yml again: nothing may change", "site.yml", True),
@@ -89,6 +111,7 @@ def run_demo(root: Path, verbose: bool, bad_day: str = "off") -> int:
     step("Done: the instance used only its role's temporary credentials; nothing is left")
     for label, seconds in timings.items():
         print(f"  {label:<16} {seconds:6.1f} s")
+    print(f"  {'total':<16} {sum(timings.values()):6.1f} s")
     return 0
 
 
@@ -103,12 +126,21 @@ def main(argv: list[str] | None = None) -> int:
         default="off",
         help="AWS on a bad day (sandbox/bad_day.py): off (default), realistic, or name=value items",
     )
+    parser.add_argument(
+        "--lab", action="store_true", help="the instance is the lab instance over SSH (lab.py)"
+    )
+    parser.add_argument(
+        "--no-pipelining",
+        dest="pipelining",
+        action="store_false",
+        help="the lab's ansible.cfg: no pipelining",
+    )
     args = parser.parse_args(argv)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run_demo(args.dir.resolve(), args.verbose, args.bad_day)
+        return run_demo(args.dir.resolve(), args.verbose, args.bad_day, args.lab, args.pipelining)
     with tempfile.TemporaryDirectory(prefix="keyless-sandbox-") as tmp:
-        return run_demo(Path(tmp), args.verbose, args.bad_day)
+        return run_demo(Path(tmp), args.verbose, args.bad_day, args.lab, args.pipelining)
 
 
 if __name__ == "__main__":

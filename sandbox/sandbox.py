@@ -12,6 +12,9 @@ What it sets up, and why:
 - The "instance" is this machine over a local connection, with its own HOME and root under
   the sandbox directory, no controller credentials, and the AWS CLI pointed at the emulator
   (``AWS_EC2_METADATA_SERVICE_ENDPOINT``) and at moto (``AWS_ENDPOINT_URL``).
+- Or, with ``lab=True``, the lab instance (``lab.py``): a Debian userland over SSH with a
+  non-root login user and sudo, whose own ``~/.aws/config`` names the emulator and moto, as an
+  image would; the playbooks then get only the SSH connection settings of the host.
 Nothing here is used by the modules: they only see the standard endpoint settings.
 """
 
@@ -29,6 +32,7 @@ sys.path.insert(0, str(SANDBOX))
 
 from awscalls import set_enforcement  # noqa: E402
 from bad_day import HARNESS_APP_ID  # noqa: E402
+from lab import Lab, write_ansible_cfg  # noqa: E402
 from launcher import Service, clean_environment, start_aws_server, start_service, stop_recorded  # noqa: E402
 
 REGION = "us-east-1"
@@ -49,7 +53,12 @@ class Sandbox:
     region: str = REGION
     # The AWS server's --bad-day spec (sandbox/bad_day.py): "off", "realistic", ...
     bad_day: str = "off"
+    # Reach the instance over SSH on the lab (lab.py) instead of a local connection.
+    lab: bool = False
+    # The lab's ansible.cfg: SSH pipelining on (as a user's would be) unless turned off to measure.
+    pipelining: bool = True
     aws: Service | None = None
+    instance: Lab | None = None
     imds: Service | None = None
     admin_key: tuple[str, str] = ("", "")
     services: list[Service] = field(default_factory=list)
@@ -104,8 +113,27 @@ class Sandbox:
         self.imds = start_service("imds", imds_argv, self.run_dir, imds_env)
         self.services.append(self.imds)
         set_enforcement(self.endpoint, on=True)
+        if self.lab:
+            self._start_lab()
+            return
         for path in ("home", "root", "tmp"):
             (self.instance_dir / path).mkdir(parents=True, exist_ok=True)
+
+    def _start_lab(self) -> None:
+        """The lab instance, its image's AWS config naming moto and the emulator (lab.py)."""
+        assert self.imds is not None
+        self.instance = Lab(
+            self.instance_dir,
+            hostname=self.instance_name,
+            aws_config={
+                "endpoint_url": self.endpoint,
+                "ec2_metadata_service_endpoint": f"{self.imds.url}/",
+                # As AWS_METADATA_SERVICE_TIMEOUT does for the local instance (below).
+                "metadata_service_timeout": "5",
+            },
+        )
+        self.instance.start()
+        write_ansible_cfg(self.ansible_cfg, self.root / "ansible" / "cp", pipelining=self.pipelining)
 
     def _bootstrap(self) -> tuple[str, str]:
         """With enforcement off: the sandbox administrator and the bucket."""
@@ -124,7 +152,14 @@ class Sandbox:
     def _admin_env(self) -> dict[str, str]:
         return {"AWS_ACCESS_KEY_ID": self.admin_key[0], "AWS_SECRET_ACCESS_KEY": self.admin_key[1]}
 
+    @property
+    def ansible_cfg(self) -> Path:
+        return self.root / "ansible.cfg"
+
     def stop(self) -> None:
+        if self.instance is not None:
+            self.instance.stop()
+            self.instance = None
         for service in reversed(self.services):
             service.stop()
         self.services.clear()
@@ -135,8 +170,10 @@ class Sandbox:
     def controller_environment(self) -> dict[str, str]:
         """Environment of ansible-playbook on the controller: sandbox admin, local endpoint."""
         none = str(self.root / "no-such-file")
+        lab = {"ANSIBLE_CONFIG": str(self.ansible_cfg)} if self.instance is not None else {}
         return clean_environment(
             {
+                **lab,
                 **self._admin_env(),
                 "AWS_REGION": self.region,
                 "AWS_ENDPOINT_URL": self.endpoint,
@@ -177,23 +214,28 @@ class Sandbox:
 
     def extra_vars(self) -> dict[str, Any]:
         """Variables that point site.yml at the sandbox; drop them for real AWS."""
-        assert self.imds is not None
         return {
             "keyless_bucket": self.bucket,
             "keyless_region": self.region,
             "keyless_instance_name": self.instance_name,
             "instance_ami_name_pattern": SANDBOX_AMI_PATTERN,
-            "keyless_instance_host_vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": self.python,
-                "keyless_instance_environment": self.instance_environment(),
-                "keyless_imds_endpoint": self.imds.url,
-                "keyless_verify_workdir": str(self.instance_dir / "tmp"),
-                "awscli_install_method": "pip",
-                "awscli_python": self.python,
-                "awscli_root": str(self.instance_dir / "root"),
-                "awscli_home": str(self.instance_dir / "home"),
-            },
+            "keyless_instance_host_vars": self.instance_host_vars(),
+        }
+
+    def instance_host_vars(self) -> dict[str, Any]:
+        """The lab: only how to reach it. The local instance: where its parts live instead."""
+        if self.instance is not None:
+            return self.instance.host_vars()
+        return {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": self.python,
+            "keyless_instance_environment": self.instance_environment(),
+            "keyless_verify_workdir": str(self.instance_dir / "tmp"),
+            "awscli_install_method": "pip",
+            "awscli_become": False,
+            "awscli_python": self.python,
+            "awscli_root": str(self.instance_dir / "root"),
+            "awscli_home": str(self.instance_dir / "home"),
         }
 
     def leftovers(self) -> dict[str, list[str]]:
