@@ -73,6 +73,20 @@ def describe_lab(sandbox: Sandbox, timings: dict[str, float]) -> None:
         timings["lab image build"] = lab.build_seconds
 
 
+def show_lab_cli(sandbox: Sandbox) -> None:
+    """What the first run left on the lab instance, read over SSH as its login user."""
+    assert sandbox.instance is not None
+    shown = sandbox.instance.ssh(
+        'echo "login user: $(id -un) (uid $(id -u)), sudo for root: $(sudo -n id -un)";'
+        ' echo "AWS CLI: $(command -v aws), owned by $(stat -c %U "$(command -v aws)"),'
+        ' $(aws --version)";'
+        " dpkg-query -W -f 'apt package: ${Package} ${Version} (${Status})\n' awscli 2>/dev/null || true"
+    )
+    print("\nOn the lab instance, over SSH:")
+    for line in (shown.stdout + shown.stderr).splitlines():
+        print(f"  {line}")
+
+
 def run_demo(
     root: Path, verbose: bool, bad_day: str = "off", lab: bool = False, pipelining: bool = True
 ) -> int:
@@ -104,6 +118,8 @@ def run_demo(
             if must_not_change and changed:
                 print(f"\nFAILED: the second run changed something: {changed}")
                 return 1
+            if lab and playbook == "site.yml" and not must_not_change:
+                show_lab_cli(sandbox)
         left = sandbox.leftovers()
         if any(left.values()):
             print(f"\nFAILED: teardown left {left}")
