@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,9 @@ RUN_TIMEOUT = 300.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HOST = "localhost"  # the only host of awscli_playbook.yml (-i localhost,)
+# The PATH of a role run: a fresh Debian's. Neither this virtualenv nor pyenv is on it: both ship
+# an `aws`, which the auto method would keep. A test puts its fake commands in front.
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,15 @@ def tree_state(path: Path) -> dict[str, tuple[int, int]]:
     return {str(entry): (entry.lstat().st_mtime_ns, entry.lstat().st_size) for entry in entries}
 
 
-def isolated_env(workdir: Path) -> dict[str, str]:
-    """The environment of every run: the tools of this interpreter first, a temporary HOME."""
+def isolated_env(workdir: Path, path: Sequence[str | Path] | None = None) -> dict[str, str]:
+    """The environment of every run: a temporary HOME, and ``path`` as PATH (by default the tools
+    of this interpreter, then the caller's PATH)."""
     home, tmp = workdir / "home", workdir / "tmp"
     home.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
+    search_path = [BIN_DIR, os.environ.get("PATH", "")] if path is None else path
     env = launcher.clean_environment({
-        "PATH": f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": os.pathsep.join(str(directory) for directory in search_path),
         "HOME": str(home),
         # The role's temporary directories land here, where a test can see they were removed.
         "TMPDIR": str(tmp),
@@ -109,13 +114,26 @@ def run(command: list[str], env: dict[str, str], cwd: Path = REPO,
     return Result(finished.rc, _ANSI.sub("", finished.stdout), finished.seconds)
 
 
-def playbook(workdir: Path, *args: str, **extra_vars: str) -> Result:
-    """tests/molecule/awscli_playbook.yml on localhost, with the role's variables as extra vars."""
+def playbook(workdir: Path, *args: str, path_first: Sequence[Path] = (),
+             environment: Mapping[str, str] | None = None, **extra_vars: str) -> Result:
+    """tests/molecule/awscli_playbook.yml on localhost, with the role's variables as extra vars.
+
+    The run's PATH is ``path_first`` followed by SYSTEM_PATH; ``environment`` adds variables.
+    """
     command = [str(BIN_DIR / "ansible-playbook"), "-i", "localhost,", str(PLAYBOOK),
                "-e", f"ansible_python_interpreter={sys.executable}", *args]
     for key, value in extra_vars.items():
         command += ["-e", f"{key}={value}"]
-    return run(command, isolated_env(workdir))
+    return run(command, {**isolated_env(workdir, [*path_first, *SYSTEM_PATH]), **(environment or {})})
+
+
+def fake_command(directory: Path, name: str, script: str) -> Path:
+    """An executable shell script ``directory/name`` running ``script``; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!/bin/sh\n{script}")
+    path.chmod(0o755)
+    return path
 
 
 # --- the fake AWS CLI v2 bundle ---------------------------------------------------------------
