@@ -29,14 +29,13 @@ from awscli_support import (
     SYSTEM_PATH,
     Result,
     fake_command,
-    http_server,
     isolated_env,
-    make_bundle,
     playbook,
     real_home,
     run,
     tree_state,
 )
+from fake_bundle import http_server, make_bundle
 
 REGION = "eu-west-1"
 VERSIONS = ("2.99.0", "2.99.1")
@@ -269,7 +268,7 @@ def test_auto_keeps_an_aws_already_on_path(tmp_path: Path) -> None:
     assert_installs_only(check, None)
     assert facts(check) == kept
     assert check.task_status("Look for an aws command on PATH") == "ok", str(check)
-    assert check.task_status("Ask apt whether it has an awscli package") == "skipping", str(check)
+    assert check.task_status("Ask apt whether its package lists offer the packages") == "skipping", str(check)
 
     first = playbook(tmp_path, path_first=[fakes], **settings)
     assert first.rc == 0, str(first)
@@ -304,7 +303,7 @@ def test_auto_without_an_aws_or_an_apt_package(tmp_path: Path, bundles, pinned: 
     assert_installs_only(result, method)
     assert facts(result) == {"awscli_version": "", "awscli_command": f"{root}/usr/local/bin/aws"}
     assert result.task_status("Look for an aws command on PATH") == "ok", str(result)
-    assert result.task_status("Ask apt whether it has an awscli package") == "ok", str(result)
+    assert result.task_status("Ask apt whether its package lists offer the packages") == "ok", str(result)
     assert not root.exists()
 
 
@@ -326,19 +325,33 @@ def test_auto_with_half_a_bundle_pin_fails_early(tmp_path: Path) -> None:
 # --- pip: what a fresh Debian or Ubuntu lacks -------------------------------------------------
 
 @debian_family
-def test_pip_installs_python3_venv_first_and_keeps_no_existing_aws(tmp_path: Path) -> None:
-    """A named method installs even with an aws on PATH; on Debian, python3-venv comes first."""
+@pytest.mark.parametrize("venv_missing", [True, False], ids=["python-without-venv", "python-with-venv"])
+def test_pip_installs_what_the_venv_needs_first_and_keeps_no_existing_aws(tmp_path: Path,
+                                                                          venv_missing: bool) -> None:
+    """A named method installs even with an aws on PATH; on Debian, what the venv needs comes first.
+
+    A Python that cannot import ensurepip (a fresh Debian's, without python3-venv) gets
+    python3-venv from apt; one that can is left alone.
+    """
     fakes, root = tmp_path / "fakes", tmp_path / "root"
     fake_command(fakes, "aws", FAKE_AWS)
+    settings = role_vars(root, "pip")
+    if venv_missing:
+        settings["awscli_python"] = str(fake_command(fakes, "python-without-venv", "exit 1\n"))
 
-    result = playbook(tmp_path, "--check", path_first=[fakes], **role_vars(root, "pip"))
+    result = playbook(tmp_path, "--check", path_first=[fakes], **settings)
 
     assert result.rc == 0, str(result)
-    # ok where python3-venv is installed, changed where it is not: never skipped.
-    expected = "ok" if dpkg_has("python3-venv") else "changed"
-    assert result.task_status("Install python3-venv") == expected, str(result)
-    tasks = re.findall(r"TASK \[keyless\.aws\.awscli : ([^\]]+)\]", result.output)
-    assert tasks.index("Install python3-venv") < tasks.index("Install awscli into its virtualenv")
+    install = result.task_status("Install what the virtualenv needs")
+    if venv_missing:
+        # ok where python3-venv is installed, changed where it is not.
+        assert install == ("ok" if dpkg_has("python3-venv") else "changed"), str(result)
+        tasks = re.findall(r"TASK \[keyless\.aws\.awscli : ([^\]]+)\]", result.output)
+        steps = ("Install what the virtualenv needs", "Install awscli into its virtualenv")
+        assert [tasks.index(step) for step in steps] == sorted(tasks.index(step) for step in steps)
+        assert "(item=python3-venv)" in result.output, str(result)
+    else:
+        assert install == "skipping", str(result)
     assert result.task_status("Look for an aws command on PATH") == "skipping", str(result)
     assert_installs_only(result, "pip")
     assert facts(result) == {"awscli_version": "", "awscli_command": f"{root}/usr/local/bin/aws"}
@@ -374,10 +387,11 @@ def test_install_steps_run_through_sudo_unless_become_is_false(tmp_path: Path, s
     assert result.task_status("Install awscli into its virtualenv") == "changed", str(result)
     calls = log.read_text().splitlines() if log.exists() else []
     assert all(re.match(r"-H -S -n +-u root /bin/sh -c ", call) for call in calls), calls
-    # One sudo per install step, by module: python3-venv (Debian), the virtualenv, the bin
-    # directory and the link. The .aws directory and the config file are the user's own.
+    # One sudo per install step, by module: the virtualenv, the bin directory and the link (this
+    # host's python3 can build a venv: no apt). The .aws directory and the config file are the
+    # user's own.
     modules = [re.search(r"AnsiballZ_(\w+)\.py", call).group(1) for call in calls]
-    install_steps = [*(["apt"] if shutil.which("dpkg-query") else []), "pip", "file", "file"]
+    install_steps = ["pip", "file", "file"]
     assert modules == (install_steps if escalated else []), str(result)
 
 
@@ -385,8 +399,9 @@ def test_list_tasks_shows_every_install_path(tmp_path: Path) -> None:
     result = playbook(tmp_path, "--list-tasks", awscli_install_method="apt", awscli_region=REGION)
 
     assert result.rc == 0, str(result)
-    for task in ("Look for an aws command on PATH", "Ask apt whether it has an awscli package",
-                 "Install the awscli package", "Install python3-venv",
+    for task in ("Look for an aws command on PATH", "Ask apt whether its package lists offer the packages",
+                 "Refresh apt's package lists, which do not offer them yet",
+                 "Install the awscli package", "Install what the virtualenv needs", "Install unzip",
                  "Install awscli into its virtualenv", "Run the installer",
                  "Set region and output in the profile's section", "Run aws --version"):
         assert f"keyless.aws.awscli : {task}" in result.output, str(result)
