@@ -53,6 +53,8 @@ REPOSITORY_DIR = "srv/lab-apt"
 # Bumped whenever the build below changes what it makes (the recipe names it).
 BUILD_FORMAT = 1
 COMPLETE_MARK = ".keyless-lab-image"
+# Where Debian keeps the certificate authorities a machine adds to the distribution's.
+LOCAL_AUTHORITIES = Path("/usr/local/share/ca-certificates")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
@@ -320,6 +322,7 @@ class Lab:
         resolv = Path("/etc/resolv.conf")
         if resolv.is_file():
             (seed / "etc" / "resolv.conf").write_text(resolv.read_text())
+        self._trust_local_authorities(seed)
         user_home = seed / home.lstrip("/")
         files = {
             user_home / ".ssh" / "authorized_keys": self.key.with_suffix(".pub").read_text(),
@@ -338,6 +341,21 @@ class Lab:
         os.chown(user_home, uid, gid)
         user_home.chmod((self.image / home.lstrip("/")).stat().st_mode & 0o7777)
         return " ".join(host_key.with_suffix(".pub").read_text().split()[:2])
+
+    def _trust_local_authorities(self, seed: Path) -> None:
+        """The certificate authorities this host adds to Debian's (a TLS-inspecting egress proxy's).
+
+        An image made for such a network carries them, or nothing on it reaches the package index
+        over HTTPS. Public certificates only, appended to the image's bundle.
+        """
+        assert self.image is not None
+        local = sorted(LOCAL_AUTHORITIES.glob("*.crt")) if LOCAL_AUTHORITIES.is_dir() else []
+        if not local:
+            return
+        bundle = Path("etc/ssl/certs/ca-certificates.crt")
+        text = (self.image / bundle).read_text() + "".join(cert.read_text() for cert in local)
+        (seed / bundle).parent.mkdir(parents=True, exist_ok=True)
+        (seed / bundle).write_text(text)
 
     def _wait_until_listening(self) -> None:
         assert self.process is not None
