@@ -1,8 +1,13 @@
 """The whole flow as a user runs it: site.yml on the sandbox, again, broken variants, teardown.
 
+The instance is the lab instance (sandbox/lab.py): a fresh Debian userland reached over SSH as
+its non-root login user, the AWS CLI installed by the awscli role's default (``auto``: the
+distribution's package) with become, the local AWS endpoint and metadata service named only in
+the image's own AWS config. The playbooks get nothing but the SSH connection settings.
+
 The tests run in order on one sandbox (module scope): each starts from what the one before
 left, as a user's successive runs would. test_site_variants.py runs other settings from nothing
-on a sandbox of its own, beside this module.
+on a sandbox of its own (a local instance), beside this module.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from flow import HOST, play, site
 from recap import play_recap
 
 from sandbox import Sandbox
+
+LAB = True
 
 
 def issued_credentials(sandbox: Sandbox) -> dict[str, str]:
@@ -46,6 +53,21 @@ def test_site_converges_and_verifies(sandbox: Sandbox, tmp_path: Path) -> None:
     # The summary's lines, not a word a task title also holds ("... is byte-identical").
     assert re.search(r'"caller: arn:aws:sts::123456789012:assumed-role/logsbucket-role/i-[0-9a-f]+"', output)
     assert re.search(r'"round trip: [1-9][0-9]* bytes, sha256 [0-9a-f]{64}, identical"', output), output
+
+
+def test_the_cli_came_from_debian_installed_with_become_by_the_login_user(sandbox: Sandbox) -> None:
+    """Read on the lab itself: the distribution's awscli, installed by root via sudo, used by admin."""
+    assert sandbox.instance is not None
+    shown = sandbox.instance.ssh("id -un; dpkg-query -W -f '${Status} ${Version}\n' awscli; aws --version")
+    assert shown.returncode == 0, shown.stderr
+    user, package, version = shown.stdout.splitlines()
+    assert user == "admin"
+    assert re.fullmatch(r"install ok installed 2\.\d+\.\d+-\d+", package), package
+    assert version.startswith("aws-cli/2."), version
+    # Nothing of the controller's: no AWS_* variable in the login session, no credentials file.
+    env = sandbox.instance.ssh("env; ls ~/.aws")
+    assert "AWS_" not in env.stdout
+    assert env.stdout.split()[-1:] == ["config"], env.stdout
 
 
 def test_second_run_changes_nothing_and_leaks_no_secret_at_vvv(sandbox: Sandbox, tmp_path: Path) -> None:
