@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from lab import SSH_SETTINGS
 from recap import play_recap
 
 from sandbox import REPO, Sandbox
@@ -88,12 +89,12 @@ def show_lab_cli(sandbox: Sandbox) -> None:
 
 
 def run_demo(
-    root: Path, verbose: bool, bad_day: str = "off", lab: bool = False, pipelining: bool = True
+    root: Path, verbose: bool, bad_day: str = "off", lab: bool = False, ssh: str = "pipelining"
 ) -> int:
     timings: dict[str, float] = {}
     where = "the lab instance over SSH" if lab else "a local instance"
     started = step(f"Starting the sandbox (moto as AWS, metadata service emulator) on 127.0.0.1, {where}")
-    with Sandbox(root, bad_day=bad_day, lab=lab, pipelining=pipelining) as sandbox:
+    with Sandbox(root, bad_day=bad_day, lab=lab, ssh=ssh) as sandbox:
         imds = sandbox.imds.url if sandbox.imds else "-"
         print(f"AWS endpoint: {sandbox.endpoint}   metadata service: {imds}   bad day: {bad_day}")
         if lab:
@@ -146,17 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         "--lab", action="store_true", help="the instance is the lab instance over SSH (lab.py)"
     )
     parser.add_argument(
-        "--no-pipelining",
-        dest="pipelining",
-        action="store_false",
-        help="the lab's ansible.cfg: no pipelining",
+        "--ssh",
+        choices=sorted(SSH_SETTINGS),
+        default="pipelining",
+        help="the lab's SSH settings in ansible.cfg (default: pipelining, with ControlPersist)",
     )
     args = parser.parse_args(argv)
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run_demo(args.dir.resolve(), args.verbose, args.bad_day, args.lab, args.pipelining)
+        return run_demo(args.dir.resolve(), args.verbose, args.bad_day, args.lab, args.ssh)
     with tempfile.TemporaryDirectory(prefix="keyless-sandbox-") as tmp:
-        return run_demo(Path(tmp), args.verbose, args.bad_day, args.lab, args.pipelining)
+        return run_demo(Path(tmp), args.verbose, args.bad_day, args.lab, args.ssh)
 
 
 if __name__ == "__main__":

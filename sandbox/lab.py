@@ -413,8 +413,19 @@ class Lab:
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def write_ansible_cfg(path: Path, control_path_dir: Path, pipelining: bool = True) -> Path:
-    """The ``ansible.cfg`` a user reaching instances over SSH would have: pipelining, ControlPersist."""
+# How the lab's ansible.cfg sets up SSH: a user's would have both ControlPersist (one SSH
+# connection reused by every task) and pipelining (a module sent over it, not copied first);
+# the others exist to measure what each is worth (bench/lab_ssh.py).
+SSH_SETTINGS = {
+    "pipelining": (True, "-o ControlMaster=auto -o ControlPersist=60s"),
+    "persist": (False, "-o ControlMaster=auto -o ControlPersist=60s"),
+    "plain": (False, "-o ControlMaster=no"),
+}
+
+
+def write_ansible_cfg(path: Path, control_path_dir: Path, ssh: str = "pipelining") -> Path:
+    """The ``ansible.cfg`` a user reaching instances over SSH would have (``ssh``: SSH_SETTINGS)."""
+    pipelining, ssh_args = SSH_SETTINGS[ssh]
     control_path_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "[defaults]\n"
@@ -422,7 +433,7 @@ def write_ansible_cfg(path: Path, control_path_dir: Path, pipelining: bool = Tru
         "\n"
         "[ssh_connection]\n"
         f"pipelining = {pipelining}\n"
-        "ssh_args = -o ControlMaster=auto -o ControlPersist=60s\n"
+        f"ssh_args = {ssh_args}\n"
         f"control_path_dir = {control_path_dir}\n"
     )
     return path

@@ -55,8 +55,8 @@ class Sandbox:
     bad_day: str = "off"
     # Reach the instance over SSH on the lab (lab.py) instead of a local connection.
     lab: bool = False
-    # The lab's ansible.cfg: SSH pipelining on (as a user's would be) unless turned off to measure.
-    pipelining: bool = True
+    # How the lab's ansible.cfg sets up SSH (lab.SSH_SETTINGS): as a user's would, unless measured.
+    ssh: str = "pipelining"
     aws: Service | None = None
     instance: Lab | None = None
     imds: Service | None = None
@@ -133,7 +133,7 @@ class Sandbox:
             },
         )
         self.instance.start()
-        write_ansible_cfg(self.ansible_cfg, self.root / "ansible" / "cp", pipelining=self.pipelining)
+        write_ansible_cfg(self.ansible_cfg, self.root / "ansible" / "cp", ssh=self.ssh)
 
     def _bootstrap(self) -> tuple[str, str]:
         """With enforcement off: the sandbox administrator and the bucket."""

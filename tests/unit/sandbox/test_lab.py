@@ -84,12 +84,19 @@ def test_the_local_repository_lists_each_package_with_its_digest(tmp_path: Path)
     assert f"SHA256: {hashlib.sha256(deb.read_bytes()).hexdigest()}\n" in entry
 
 
-@pytest.mark.parametrize("pipelining", [True, False])
-def test_the_ansible_cfg_is_a_users(tmp_path: Path, pipelining: bool) -> None:
-    cfg = lab.write_ansible_cfg(tmp_path / "ansible.cfg", tmp_path / "cp", pipelining=pipelining)
+@pytest.mark.parametrize(
+    ("ssh", "pipelining", "ssh_args"),
+    [
+        ("pipelining", "True", "-o ControlMaster=auto -o ControlPersist=60s"),
+        ("persist", "False", "-o ControlMaster=auto -o ControlPersist=60s"),
+        ("plain", "False", "-o ControlMaster=no"),
+    ],
+)
+def test_the_ansible_cfg_is_a_users(tmp_path: Path, ssh: str, pipelining: str, ssh_args: str) -> None:
+    cfg = lab.write_ansible_cfg(tmp_path / "ansible.cfg", tmp_path / "cp", ssh=ssh)
     text = cfg.read_text()
     assert f"pipelining = {pipelining}\n" in text
-    assert "ssh_args = -o ControlMaster=auto -o ControlPersist=60s\n" in text
+    assert f"ssh_args = {ssh_args}\n" in text
     assert f"control_path_dir = {tmp_path / 'cp'}\n" in text
     assert (tmp_path / "cp").is_dir()
 
