@@ -28,6 +28,7 @@ from recap import play_recap  # noqa: E402
 from sandbox import Sandbox  # noqa: E402
 
 STEPS = (("site.yml", "site.yml"), ("site.yml again", "site.yml"), ("teardown.yml", "teardown.yml"))
+LABELS = tuple(label for label, playbook in STEPS)
 
 
 def measure(ssh: str) -> dict[str, float | int]:
@@ -65,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             row = {"ssh": ssh, "rep": rep + 1, **measure(ssh)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\n{'ssh':<11} {'rep':>3} " + " ".join(f"{label:>15}" for label, _ in STEPS))
+    print(f"\n{'ssh':<11} {'rep':>3} " + " ".join(f"{label:>15}" for label in LABELS))
     for row in rows:
-        print(f"{row['ssh']:<11} {row['rep']:>3} " + " ".join(f"{row[label]:>13.1f} s" for label, _ in STEPS))
+        print(f"{row['ssh']:<11} {row['rep']:>3} " + " ".join(f"{row[label]:>13.1f} s" for label in LABELS))
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
