@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launcher import Started
+
 SUITE = "trixie"  # Debian 13: its awscli (2.23) honours endpoint_url (from 2.13); Debian 12's is 2.9
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 IMAGE_PACKAGES = ("python3", "python3-apt", "sudo", "openssh-server", "ca-certificates")
@@ -219,7 +221,7 @@ exec chroot "$LAB_ROOT" /usr/sbin/sshd -D -e -p "$LAB_PORT" -o ListenAddress=127
 
 
 @dataclass
-class Lab:
+class Lab(Started):
     """A lab instance under ``workdir``: ``start()``, then always ``stop()`` (or use ``with``).
 
     ``aws_config`` is the ``[default]`` section of the login user's ``~/.aws/config`` as the
@@ -247,25 +249,10 @@ class Lab:
     def log(self) -> Path:
         return self.workdir / "sshd.log"
 
-    def __enter__(self) -> Lab:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
+    def _start(self) -> None:
         started = time.monotonic()
         self.image, self.built = ensure_image()
         self.build_seconds = time.monotonic() - started
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _start(self) -> None:
-        assert self.image is not None
         self.workdir.mkdir(parents=True, exist_ok=True)
         for name in ("upper", "work", "root", "seed"):
             (self.workdir / name).mkdir(exist_ok=True)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 SANDBOX = Path(__file__).resolve().parent
 START_TIMEOUT = 30.0
@@ -77,6 +78,34 @@ class Service:
         self.process.wait()
         if self.pid_file is not None:
             self.pid_file.unlink(missing_ok=True)
+
+
+class Started:
+    """Something started and always stopped: ``with`` runs ``start()`` and then ``stop()``.
+
+    ``start()`` runs the subclass's ``_start()``; should that fail part-way, ``stop()`` undoes
+    what it did start before the error goes on.
+    """
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def tail(log: Path, lines: int = 30) -> str:

@@ -33,7 +33,14 @@ sys.path.insert(0, str(SANDBOX))
 from awscalls import set_enforcement  # noqa: E402
 from bad_day import HARNESS_APP_ID  # noqa: E402
 from lab import Lab, write_ansible_cfg  # noqa: E402
-from launcher import Service, clean_environment, start_aws_server, start_service, stop_recorded  # noqa: E402
+from launcher import (  # noqa: E402
+    Service,
+    Started,
+    clean_environment,
+    start_aws_server,
+    start_service,
+    stop_recorded,
+)
 
 REGION = "us-east-1"
 BOOTSTRAP_KEY = ("AKIASANDBOXBOOTSTRAP", "sandbox-bootstrap-secret-not-a-real-key")
@@ -43,7 +50,7 @@ SANDBOX_AMI_PATTERN = "ubuntu/images/hvm-ssd/ubuntu-*-amd64-server-*"
 
 
 @dataclass
-class Sandbox:
+class Sandbox(Started):
     """Start with ``start()``, always ``stop()`` (or use it as a context manager)."""
 
     root: Path
@@ -76,22 +83,8 @@ class Sandbox:
         assert self.aws is not None
         return self.aws.url
 
-    def __enter__(self) -> Sandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        stop_recorded(self.run_dir)
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-
     def _start(self) -> None:
+        stop_recorded(self.run_dir)
         self.aws = start_aws_server(
             self.run_dir, preload="iam,ec2,s3,sts", python=self.python, bad_day=self.bad_day
         )

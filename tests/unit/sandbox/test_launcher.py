@@ -113,3 +113,35 @@ def test_outlived_tells_a_survivor_and_kills_it() -> None:
         survivor.kill()
         survivor.wait()
         zombie.wait()
+
+
+class Recorded(launcher.Started):
+    """Records what Started calls; ``_start`` fails when told to."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def _start(self) -> None:
+        self.calls.append("_start")
+        if self.fail:
+            raise RuntimeError("no port")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def test_started_stops_what_a_failed_start_left_and_passes_the_error_on() -> None:
+    thing = Recorded(fail=True)
+    with pytest.raises(RuntimeError, match="no port"):
+        thing.start()
+    assert thing.calls == ["_start", "stop"]
+
+
+def test_started_as_a_context_manager_always_stops() -> None:
+    thing = Recorded()
+    with pytest.raises(KeyError), thing as entered:
+        assert entered is thing
+        assert thing.calls == ["_start"]
+        raise KeyError("in the block")
+    assert thing.calls == ["_start", "stop"]
