@@ -83,7 +83,7 @@ def show_lab_cli(sandbox: Sandbox) -> None:
         ' $(aws --version)";'
         " dpkg-query -W -f 'apt package: ${Package} ${Version} (${Status})\n' awscli 2>/dev/null || true"
     )
-    print("\nOn the lab instance, over SSH:")
+    print("\nOn the lab instance, over SSH as the playbooks' login user (apt ran as root: through become):")
     for line in (shown.stdout + shown.stderr).splitlines():
         print(f"  {line}")
 
