@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import signal
@@ -80,18 +81,20 @@ class Service:
             self.pid_file.unlink(missing_ok=True)
 
 
-class Started:
+class Started(abc.ABC):
     """Something started and always stopped: ``with`` runs ``start()`` and then ``stop()``.
 
     ``start()`` runs the subclass's ``_start()``; should that fail part-way, ``stop()`` undoes
     what it did start before the error goes on.
     """
 
+    @abc.abstractmethod
     def _start(self) -> None:
-        raise NotImplementedError
+        """Start everything; what was started by the time of an error must be stoppable."""
 
+    @abc.abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop whatever is running; safe to call after a partial start, and twice."""
 
     def start(self) -> None:
         try:
