@@ -23,7 +23,7 @@ from lab import Lab, write_ansible_cfg
 from recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
-PLAYBOOK = Path(__file__).resolve().parent / "awscli_playbook.yml"
+PLAYBOOK = REPO / "tests" / "awscli_playbook.yml"
 HOST = "lab"
 REGION = "eu-west-1"
 BUNDLE_VERSION = "2.99.0"

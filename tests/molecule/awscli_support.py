@@ -18,14 +18,14 @@ from recap import play_recap
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE_DIR = REPO / "roles" / "awscli"
-PLAYBOOK = Path(__file__).resolve().parent / "awscli_playbook.yml"
+PLAYBOOK = REPO / "tests" / "awscli_playbook.yml"
 COLLECTIONS_PATH = REPO / ".build" / "collections"
 # The tools of the interpreter running pytest, whichever virtualenv that is.
 BIN_DIR = Path(sys.executable).parent
 RUN_TIMEOUT = 300.0
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-HOST = "localhost"  # the only host of awscli_playbook.yml (-i localhost,)
+HOST = "localhost"  # the only host of the inventory (-i localhost,)
 # The PATH of a role run: a fresh Debian's. Neither this virtualenv nor pyenv is on it: both ship
 # an `aws`, which the auto method would keep. A test puts its fake commands in front.
 SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -109,11 +109,11 @@ def run(command: list[str], env: dict[str, str], cwd: Path = REPO,
 
 def playbook(workdir: Path, *args: str, path_first: Sequence[Path] = (),
              environment: Mapping[str, str] | None = None, **extra_vars: str) -> Result:
-    """tests/molecule/awscli_playbook.yml on localhost, with the role's variables as extra vars.
+    """tests/awscli_playbook.yml on localhost (a local connection), with the role's variables as extra vars.
 
     The run's PATH is ``path_first`` followed by SYSTEM_PATH; ``environment`` adds variables.
     """
-    command = [str(BIN_DIR / "ansible-playbook"), "-i", "localhost,", str(PLAYBOOK),
+    command = [str(BIN_DIR / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(PLAYBOOK),
                "-e", f"ansible_python_interpreter={sys.executable}", *args]
     for key, value in extra_vars.items():
         command += ["-e", f"{key}={value}"]
