@@ -1,5 +1,6 @@
 # Internal use only: not a public API of keyless.aws; it may change without notice.
-"""The whole behaviour of keyless.aws.ec2_image_info (find images, newest first), and its ``SPEC``."""
+"""The whole behaviour of keyless.aws.ec2_image_info (find images, oldest first as amazon.aws's
+ec2_ami_info lists them, the newest as ``latest``), and its ``SPEC``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ansible_collections.keyless.aws.plugins.module_utils._errors import Validat
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 
 OPTIONS: dict[str, dict[str, Any]] = {
-    "owners": {"type": "list", "elements": "str", "default": []},
+    # ``owner`` and ``image_id`` are amazon.aws ec2_ami_info's aliases, with the same meaning.
+    "owners": {"type": "list", "elements": "str", "default": [], "aliases": ["owner"]},
+    "image_ids": {"type": "list", "elements": "str", "default": [], "aliases": ["image_id"]},
     "name": {"type": "str"},
     "architecture": {"type": "str"},
     "filters": {"type": "dict", "default": {}},
@@ -35,14 +38,20 @@ def validate_image_params(params: Mapping[str, Any]) -> None:
             raise ValidationError(
                 f"owners[{index}]", f"must be a 12-digit account id or one of {', '.join(OWNER_ALIASES)}"
             )
-    if not (params.get("owners") or params.get("name") or params.get("filters")):
+    if params.get("image_ids") and "image-id" in (params.get("filters") or {}):
+        raise ValidationError("image_ids", "give image ids here or as the image-id filter, not both")
+    if not any(params.get(key) for key in ("owners", "image_ids", "name", "filters")):
         raise ValidationError(
-            "owners", "give owners, name or filters: listing every public image is never useful"
+            "owners", "give owners, image_ids, name or filters: listing every public image is never useful"
         )
 
 
 def image_filters(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     filters = {"state": "available", **{str(k): v for k, v in (params.get("filters") or {}).items()}}
+    # The image-id filter rather than DescribeImages' ImageIds: an id that does not exist (or is
+    # not available) is then simply not found, where ImageIds fails the whole request.
+    if params.get("image_ids"):
+        filters["image-id"] = list(params["image_ids"])
     if params.get("name"):
         filters["name"] = params["name"]
     if params.get("architecture"):
@@ -64,19 +73,24 @@ def image_view(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def newest_first(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # CreationDate is ISO 8601 (UTC): string order is time order. Ties break on name, which
-    # carries the build date in Canonical's and Amazon's naming.
+def oldest_first(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Images by creation date, oldest first, as amazon.aws's ec2_ami_info sorts them.
+
+    CreationDate is ISO 8601 (UTC): string order is time order. An image without a date counts
+    as the oldest. Equal dates break on name, which carries the build date in Canonical's and
+    Amazon's naming, then on image id, so the order never depends on the order of the answer.
+    """
     return sorted(
-        images, key=lambda image: (image.get("creation_date") or "", image.get("name") or ""), reverse=True
+        images,
+        key=lambda image: (image.get("creation_date") or "", image.get("name") or "", image["image_id"]),
     )
 
 
 def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
     validate_image_params(params)
     raw = _ec2.describe_images(clients.ec2, list(params.get("owners") or []), image_filters(params))
-    images = newest_first([image_view(image) for image in raw])
-    return {"changed": False, "images": images, "latest": images[0] if images else None}
+    images = oldest_first([image_view(image) for image in raw])
+    return {"changed": False, "images": images, "latest": images[-1] if images else None}
 
 
 SPEC = ModuleSpec(OPTIONS, run, diff=False, services=("ec2",))

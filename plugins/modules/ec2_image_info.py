@@ -1,17 +1,19 @@
 #!/usr/bin/python
 # Copyright: keyless.aws contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Find AMIs by owner and name pattern, newest first."""
+"""Find AMIs by owner, id and name pattern, oldest first, and the newest."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: ec2_image_info
-short_description: Find AMIs by owner and name pattern, newest first
+short_description: Find AMIs by owner, id and name pattern, and the newest of them
 version_added: 0.1.0
 description:
-  - Returns available images matching the owners, name pattern, architecture and filters,
-    sorted newest first, and the newest one as RV(latest).
+  - Returns available images matching the owners, ids, name pattern, architecture and filters,
+    sorted oldest first (as M(amazon.aws.ec2_ami_info) sorts them), and the newest one as
+    RV(latest).
+  - Only images in state C(available) are returned unless O(filters) names another C(state).
   - Used by the C(keyless.aws.instance) role so that no AMI id is hard-coded.
 author:
   - keyless.aws contributors (@keyless-aws)
@@ -22,9 +24,21 @@ options:
         V(self), V(amazon), V(aws-marketplace) and V(aws-backup-vault), as DescribeImages accepts them.
       - Images are read page by page (paginated DescribeImages requests, as AWS recommends),
         so every matching image is considered however many there are.
+      - O(owner) is the name M(amazon.aws.ec2_ami_info) also accepts.
     type: list
     elements: str
     default: []
+    aliases: [owner]
+  image_ids:
+    description:
+      - Ids of the images to find.
+      - Sent as the C(image-id) filter, so an id that does not exist or is not available is not
+        found (M(amazon.aws.ec2_ami_info) fails then). Cannot be combined with an C(image-id) key
+        in O(filters).
+    type: list
+    elements: str
+    default: []
+    aliases: [image_id]
   name:
     description: Image name pattern, with C(*) and C(?) wildcards.
     type: str
@@ -51,12 +65,39 @@ EXAMPLES = r"""
 
 RETURN = r"""
 images:
-  description: Matching images, newest first.
+  description:
+    - Matching images, oldest first (by C(creation_date); images created at the same second are
+      ordered by name, then by image id), so C(images | last) is the newest, as with
+      M(amazon.aws.ec2_ami_info).
+    - Earlier development builds listed them newest first; RV(latest) is the newest either way.
   returned: always
   type: list
   elements: dict
+  contains:
+    image_id:
+      description: Id of the image.
+      type: str
+      sample: ami-0123456789abcdef0
+    name:
+      description: Name of the image.
+      type: str
+    owner_id:
+      description: Account id of the owner.
+      type: str
+      sample: "099720109477"
+    creation_date:
+      description: When the image was created (ISO 8601, UTC).
+      type: str
+      sample: "2025-06-01T12:00:00.000Z"
+    architecture:
+      description: Architecture of the image.
+      type: str
+      sample: x86_64
+    description:
+      description: Description of the image.
+      type: str
 latest:
-  description: The newest matching image (image_id, name, owner_id, creation_date, architecture), or null.
+  description: The newest matching image (the last of RV(images)), or null when none matches.
   returned: always
   type: dict
 """

@@ -16,13 +16,13 @@ def _stubbed_ec2():
     return boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s")
 
 
-def test_newest_first_by_creation_date_then_name():
+def test_oldest_first_by_creation_date_then_name():
     images = [
         {"image_id": "ami-1", "name": "u-20240101", "creation_date": "2024-01-01T00:00:00.000Z"},
         {"image_id": "ami-3", "name": "u-20250101", "creation_date": "2025-01-01T00:00:00.000Z"},
         {"image_id": "ami-2", "name": "u-20240102", "creation_date": "2024-01-01T00:00:00.000Z"},
     ]
-    assert [i["image_id"] for i in _images.newest_first(images)] == ["ami-3", "ami-2", "ami-1"]
+    assert [i["image_id"] for i in _images.oldest_first(images)] == ["ami-1", "ami-2", "ami-3"]
 
 
 def test_filters_include_available_name_and_architecture():
@@ -131,8 +131,9 @@ def _run_stubbed(params: dict, expected_request: dict, images: list[dict]) -> di
     return result
 
 
-def test_run_asks_for_the_owners_and_filters_and_returns_every_field_newest_first():
-    # Name order and date order disagree here: the date decides; an image without a date is last.
+def test_run_asks_for_the_owners_and_filters_and_returns_every_field_oldest_first():
+    # Name order and date order disagree here: the date decides; an image without a date is the
+    # oldest (first), never ``latest``.
     images = [
         _raw("ami-old", "z-build", "2024-01-01T00:00:00.000Z"),
         _raw("ami-undated", "zz-build", None),
@@ -150,11 +151,11 @@ def test_run_asks_for_the_owners_and_filters_and_returns_every_field_newest_firs
     params = {"owners": [CANONICAL, "self"], "name": "*-build", "architecture": "x86_64", "filters": {}}
     result = _run_stubbed(params, request, images)
     expected = [
-        _view("ami-new", "a-build", "2025-06-01T00:00:00.000Z"),
-        _view("ami-old", "z-build", "2024-01-01T00:00:00.000Z"),
         _view("ami-undated", "zz-build", None),
+        _view("ami-old", "z-build", "2024-01-01T00:00:00.000Z"),
+        _view("ami-new", "a-build", "2025-06-01T00:00:00.000Z"),
     ]
-    assert result == {"changed": False, "images": expected, "latest": expected[0]}
+    assert result == {"changed": False, "images": expected, "latest": expected[2]}
 
 
 def test_run_with_filters_only_sends_no_owners_and_finds_nothing():
@@ -175,22 +176,30 @@ def test_run_validates_before_any_call():
         _images.run({"owners": []}, SimpleNamespace(ec2=ec2), False, False)
     assert (err.value.field, err.value.rule) == (
         "owners",
-        "give owners, name or filters: listing every public image is never useful",
+        "give owners, image_ids, name or filters: listing every public image is never useful",
     )
 
 
-def test_on_equal_dates_the_greater_name_wins_and_a_missing_name_is_last():
+def test_on_equal_dates_the_greater_name_is_later_and_a_missing_name_is_first():
     same = "2025-01-01T00:00:00.000Z"
     images = [
         {"image_id": "ami-unnamed", "name": None, "creation_date": same},
-        {"image_id": "ami-a", "name": "A-image", "creation_date": same},
         {"image_id": "ami-b", "name": "B-image", "creation_date": same},
+        {"image_id": "ami-a", "name": "A-image", "creation_date": same},
     ]
-    assert [i["image_id"] for i in _images.newest_first(images)] == ["ami-b", "ami-a", "ami-unnamed"]
+    assert [i["image_id"] for i in _images.oldest_first(images)] == ["ami-unnamed", "ami-a", "ami-b"]
+
+
+def test_on_equal_dates_and_names_the_image_id_decides_whatever_the_answer_order():
+    same = {"name": "twin", "creation_date": "2025-01-01T00:00:00.000Z"}
+    images = [{"image_id": "ami-2", **same}, {"image_id": "ami-1", **same}]
+    assert [i["image_id"] for i in _images.oldest_first(images)] == ["ami-1", "ami-2"]
+    assert [i["image_id"] for i in _images.oldest_first(images[::-1])] == ["ami-1", "ami-2"]
 
 
 @pytest.mark.parametrize(
-    "params", [{"name": "ubuntu/*"}, {"filters": {"image-id": "ami-1"}}, {"owners": ["self"]}]
+    "params",
+    [{"name": "ubuntu/*"}, {"filters": {"image-id": "ami-1"}}, {"owners": ["self"]}, {"image_ids": ["ami-1"]}],
 )
 def test_any_one_of_owners_name_or_filters_is_enough(params):
     _images.validate_image_params(params)
@@ -212,3 +221,29 @@ def test_a_scalar_filter_value_is_sent_as_a_one_item_list_of_strings():
         {"Name": "is-public", "Values": ["True"]},
         {"Name": "image-id", "Values": ["ami-1", "ami-2"]},
     ]
+
+
+def test_image_ids_are_sent_as_the_image_id_filter_so_an_unknown_id_is_not_an_error():
+    request = {
+        "Filters": [
+            {"Name": "state", "Values": ["available"]},
+            {"Name": "image-id", "Values": ["ami-1", "ami-2"]},
+        ],
+        "MaxResults": 1000,
+    }
+    result = _run_stubbed({"image_ids": ["ami-1", "ami-2"], "filters": {}}, request, [_raw("ami-1", "n", None)])
+    assert result["latest"] == _view("ami-1", "n", None)
+
+
+def test_image_ids_and_an_image_id_filter_together_are_refused():
+    with pytest.raises(ValidationError) as err:
+        _images.validate_image_params({"image_ids": ["ami-1"], "filters": {"image-id": "ami-2"}})
+    assert (err.value.field, err.value.rule) == (
+        "image_ids",
+        "give image ids here or as the image-id filter, not both",
+    )
+
+
+def test_amazon_aws_option_names_are_aliases():
+    assert _images.OPTIONS["owners"]["aliases"] == ["owner"]
+    assert _images.OPTIONS["image_ids"]["aliases"] == ["image_id"]
