@@ -199,7 +199,12 @@ def test_on_equal_dates_and_names_the_image_id_decides_whatever_the_answer_order
 
 @pytest.mark.parametrize(
     "params",
-    [{"name": "ubuntu/*"}, {"filters": {"image-id": "ami-1"}}, {"owners": ["self"]}, {"image_ids": ["ami-1"]}],
+    [
+        {"name": "ubuntu/*"},
+        {"filters": {"image-id": "ami-1"}},
+        {"owners": ["self"]},
+        {"image_ids": ["ami-1"]},
+    ],
 )
 def test_any_one_of_owners_name_or_filters_is_enough(params):
     _images.validate_image_params(params)
@@ -231,7 +236,9 @@ def test_image_ids_are_sent_as_the_image_id_filter_so_an_unknown_id_is_not_an_er
         ],
         "MaxResults": 1000,
     }
-    result = _run_stubbed({"image_ids": ["ami-1", "ami-2"], "filters": {}}, request, [_raw("ami-1", "n", None)])
+    result = _run_stubbed(
+        {"image_ids": ["ami-1", "ami-2"], "filters": {}}, request, [_raw("ami-1", "n", None)]
+    )
     assert result["latest"] == _view("ami-1", "n", None)
 
 
