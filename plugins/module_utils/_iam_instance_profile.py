@@ -56,7 +56,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["instance_profile_name"]},
     "state": STATE_OPTION,
     # No default: an existing profile keeps its path; a new one gets "/" (DEFAULT_PATH).
-    "path": {"type": "str"},
+    # prefix and path_prefix: amazon.aws iam_instance_profile's older names for the path.
+    "path": {"type": "str", "aliases": ["prefix", "path_prefix"]},
     "role": {"type": "str", "aliases": ["role_name"]},
     **IAM_TAG_OPTIONS,
     "force": {"type": "bool", "default": False},

@@ -57,20 +57,48 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_wait_timeouts,
 )
 
+# Aliases are amazon.aws iam_role's names where the meaning is the same (prefix, path_prefix,
+# assume_role_policy_document, boundary_policy_arn, purge_policies, purge_policy), so a task
+# written for it runs once its FQCN is changed.
 OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True, "aliases": ["role_name"]},
     "state": STATE_OPTION,
     # No default: an existing role keeps its path; a new one gets "/" (see DEFAULT_PATH).
-    "path": {"type": "str"},
+    "path": {"type": "str", "aliases": ["prefix", "path_prefix"]},
     "description": {"type": "str"},
     "assume_role_policy": {"type": "raw", "aliases": ["trust_policy", "assume_role_policy_document"]},
     "max_session_duration": {"type": "int"},
-    "permissions_boundary": {"type": "str", "aliases": ["boundary"]},
+    "permissions_boundary": {"type": "str", "aliases": ["boundary", "boundary_policy_arn"]},
     "managed_policies": {"type": "list", "elements": "str", "aliases": ["managed_policy"]},
-    "purge_managed_policies": {"type": "bool"},
+    "purge_managed_policies": {"type": "bool", "aliases": ["purge_policies", "purge_policy"]},
+    # amazon.aws's instance profile side effects, refused when asked for (see refuse_profile_options).
+    "create_instance_profile": {"type": "bool", "default": False},
+    "delete_instance_profile": {"type": "bool", "default": False},
     **IAM_TAG_OPTIONS,
     **wait_options(120),
 }
+
+# amazon.aws iam_role creates an instance profile named like the role unless told not to, and
+# deletes it with the role on request. Here a role is only a role: keyless.aws.iam_instance_profile
+# manages profiles (deleting one refuses while an instance uses it), so asking for either side
+# effect fails before any call instead of silently not happening.
+PROFILE_OPTION_RULES = {
+    "create_instance_profile": (
+        "must be false: keyless.aws.iam_role never creates an instance profile; "
+        "create it with keyless.aws.iam_instance_profile (name, role)"
+    ),
+    "delete_instance_profile": (
+        "must be false: keyless.aws.iam_role never deletes an instance profile; delete it with "
+        "keyless.aws.iam_instance_profile (state: absent), which refuses while an instance uses it"
+    ),
+}
+
+
+def refuse_profile_options(params: Mapping[str, Any]) -> None:
+    """Fail on amazon.aws's create_instance_profile/delete_instance_profile set to true."""
+    for option, rule in PROFILE_OPTION_RULES.items():
+        if params.get(option):
+            raise ValidationError(option, rule)
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,7 @@ class DesiredRole:
 def desired_role(params: Mapping[str, Any]) -> DesiredRole:
     """Validate every option locally and return the desired state; raises ValidationError."""
     validate_role_name(params["name"], "name")
+    refuse_profile_options(params)
     if params.get("path") is not None:
         validate_path(params["path"], "path")
     if params.get("description") is not None:

@@ -25,12 +25,20 @@ from ansible_collections.keyless.aws.plugins.module_utils._validate import (
     validate_role_name,
 )
 
+# iam_name, policy_name and policy_json are amazon.aws iam_policy's names (with iam_type: role).
 OPTIONS: dict[str, dict[str, Any]] = {
-    "role": {"type": "str", "required": True, "aliases": ["role_name"]},
+    "role": {"type": "str", "required": True, "aliases": ["role_name", "iam_name"]},
     "name": {"type": "str", "required": True, "aliases": ["policy_name"]},
     "policy": {"type": "raw", "aliases": ["policy_document", "policy_json"]},
     "state": STATE_OPTION,
+    # Not restricted by choices in the spec: Ansible's "must be one of: role" would not say why.
+    "iam_type": {"type": "str", "default": "role"},
 }
+
+IAM_TYPE_RULE = (
+    "must be role: keyless.aws manages the inline policies of roles only; "
+    "users and groups are not managed by this collection"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class DesiredPolicy:
 
 
 def desired_policy(params: Mapping[str, Any]) -> DesiredPolicy:
+    if params.get("iam_type", "role") != "role":
+        raise ValidationError("iam_type", IAM_TYPE_RULE)
     validate_role_name(params["role"], "role")
     validate_policy_name(params["name"], "name")
     state = params.get("state") or "present"

@@ -44,8 +44,11 @@ options:
       - Path of the instance profile, C(/) or a string that starts and ends with C(/).
       - Used on create (C(/) then when omitted).
       - For an existing profile, omitted leaves the path as it is; given, it is compared, and a
-        different path fails because IAM cannot change the path of an instance profile.
+        different path fails because IAM cannot change the path of an instance profile
+        (M(amazon.aws.iam_instance_profile) warns and keeps the old path).
+      - O(prefix) and O(path_prefix) are the aliases M(amazon.aws.iam_instance_profile) accepts.
     type: str
+    aliases: [prefix, path_prefix]
   role:
     description:
       - Name of the role the profile should hold.

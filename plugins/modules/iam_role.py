@@ -40,8 +40,11 @@ options:
       - Path of the role, C(/) or a string that starts and ends with C(/).
       - Used on create (C(/) then when omitted).
       - For an existing role, omitted leaves the path as it is; given, it is compared, and a
-        different path fails because IAM cannot change the path of a role.
+        different path fails because IAM cannot change the path of a role
+        (M(amazon.aws.iam_role) warns and keeps the old path).
+      - O(prefix) and O(path_prefix) are the aliases M(amazon.aws.iam_role) accepts.
     type: str
+    aliases: [prefix, path_prefix]
   description:
     description: Description of the role. Left as is when omitted.
     type: str
@@ -62,8 +65,9 @@ options:
     description:
       - ARN of the managed policy used as permissions boundary.
       - An empty string removes the boundary; omitted leaves it as is.
+      - O(boundary) and O(boundary_policy_arn) are M(amazon.aws.iam_role)'s names for it.
     type: str
-    aliases: [boundary]
+    aliases: [boundary, boundary_policy_arn]
   managed_policies:
     description:
       - Managed policies to attach, as ARNs or names.
@@ -77,7 +81,27 @@ options:
     description:
       - Detach managed policies not in O(managed_policies).
       - Defaults to V(true) when O(managed_policies) is given.
+      - O(purge_policies) and O(purge_policy) are M(amazon.aws.iam_role)'s names for it (they
+        too only detach managed policies, never inline ones).
     type: bool
+    aliases: [purge_policies, purge_policy]
+  create_instance_profile:
+    description:
+      - Accepted so that a task written for M(amazon.aws.iam_role) runs, but only as V(false).
+      - This module never creates an instance profile (M(amazon.aws.iam_role) creates one named
+        like the role by default). V(true) fails before any API call; manage the profile with
+        M(keyless.aws.iam_instance_profile).
+    type: bool
+    default: false
+  delete_instance_profile:
+    description:
+      - Accepted so that a task written for M(amazon.aws.iam_role) runs, but only as V(false).
+      - This module never deletes an instance profile; deleting the role removes it from every
+        profile, which stays. V(true) fails before any API call; delete the profile with
+        M(keyless.aws.iam_instance_profile) (O(keyless.aws.iam_instance_profile#module:state=absent)),
+        which refuses while an instance uses it.
+    type: bool
+    default: false
   wait:
     description:
       - Wait until a created or updated role can be read back.

@@ -21,17 +21,21 @@ author:
   - keyless.aws contributors (@keyless-aws)
 options:
   role:
-    description: Name of the role that holds the policy. The role must exist.
+    description:
+      - Name of the role that holds the policy. The role must exist.
+      - O(iam_name) is M(amazon.aws.iam_policy)'s name for it (with O(iam_type=role)).
     type: str
     required: true
-    aliases: [role_name]
+    aliases: [role_name, iam_name]
   name:
     description: Name of the inline policy (1-128 characters of letters, digits and C(_+=,.@-)).
     type: str
     required: true
     aliases: [policy_name]
   policy:
-    description: The policy document, as a dict or a JSON string. Required when O(state=present).
+    description:
+      - The policy document, as a dict or a JSON string. Required when O(state=present).
+      - O(policy_json) is M(amazon.aws.iam_policy)'s name for it.
     type: raw
     aliases: [policy_document, policy_json]
   state:
@@ -39,6 +43,13 @@ options:
     type: str
     default: present
     choices: [present, absent]
+  iam_type:
+    description:
+      - Accepted so that a task written for M(amazon.aws.iam_policy) with O(iam_type=role) runs.
+      - Only V(role) is accepted; any other value (V(user), V(group)) fails before any API call,
+        as this collection manages the inline policies of roles only.
+    type: str
+    default: role
 extends_documentation_fragment:
   - keyless.aws.common
   - keyless.aws.common.attributes

@@ -212,6 +212,9 @@ def test_options_left_out_take_the_documented_defaults():
     defaults that the module documents."""
     desired = _role.desired_role({"name": "app-role", "assume_role_policy": TRUST})
     defaults = {key: option["default"] for key, option in _role.OPTIONS.items() if "default" in option}
+    # amazon.aws's instance profile options are only ever accepted as false: nothing to keep.
+    refused = {key: defaults.pop(key) for key in _role.PROFILE_OPTION_RULES}
+    assert refused == {"create_instance_profile": False, "delete_instance_profile": False}
     assert {key: getattr(desired, key) for key in defaults} == defaults
     assert (desired.description, desired.purge_managed_policies) == (None, True)
 
