@@ -139,3 +139,47 @@ def describe_images(ec2: EC2, owners: list[str], filters: list[dict[str, Any]]) 
     if owners:
         kwargs["Owners"] = owners
     return list(paginate(ec2.describe_images, "Images", **kwargs))
+
+
+def image_root_device(ec2: EC2, image_id: str) -> str | None:
+    """The root device name of ``image_id`` (e.g. ``/dev/xvda``), None when no such image is visible.
+
+    Filtered by ``image-id`` rather than asked by ``ImageIds``: an unknown id is then an empty
+    answer, not an ``InvalidAMIID.NotFound`` error.
+    """
+    images = describe_images(ec2, [], [{"Name": "image-id", "Values": [image_id]}])
+    return images[0].get("RootDeviceName") if images else None
+
+
+def describe_volume(ec2: EC2, volume_id: str) -> dict[str, Any] | None:
+    answer = call(ec2.describe_volumes, VolumeIds=[volume_id])
+    volumes = answer.get("Volumes", [])
+    return volumes[0] if volumes else None
+
+
+def instance_attribute(ec2: EC2, instance_id: str, attribute: str) -> Any:
+    """One attribute's value (``attribute`` as the API names it, e.g. ``disableApiTermination``)."""
+    answer = call(ec2.describe_instance_attribute, InstanceId=instance_id, Attribute=attribute)
+    return (answer.get(attribute[0].upper() + attribute[1:]) or {}).get("Value")
+
+
+def modify_instance_attribute(ec2: EC2, instance_id: str, attribute: str, value: Any) -> None:
+    """Change one attribute; ModifyInstanceAttribute changes one attribute per call.
+
+    ``instanceInitiatedShutdownBehavior`` goes in the documented ``Attribute``/``Value`` form
+    (EC2 API Reference, ModifyInstanceAttribute), the only one moto plays; the others go in their
+    typed ``{"Value": ...}`` members, which keep booleans booleans.
+    """
+    if attribute == "instanceInitiatedShutdownBehavior":
+        call(ec2.modify_instance_attribute, InstanceId=instance_id, Attribute=attribute, Value=value)
+        return
+    member = attribute[0].upper() + attribute[1:]
+    call(ec2.modify_instance_attribute, InstanceId=instance_id, **{member: {"Value": value}})
+
+
+def monitor_instance(ec2: EC2, instance_id: str) -> None:
+    call(ec2.monitor_instances, InstanceIds=[instance_id])
+
+
+def unmonitor_instance(ec2: EC2, instance_id: str) -> None:
+    call(ec2.unmonitor_instances, InstanceIds=[instance_id])

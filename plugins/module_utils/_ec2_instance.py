@@ -43,9 +43,29 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "image_id": {"type": "str"},
     "instance_type": {"type": "str"},
     "key_name": {"type": "str"},
-    "subnet_id": {"type": "str"},
+    # vpc_subnet_id, iam_instance_profile and instance_role: amazon.aws.ec2_instance's names for them.
+    "subnet_id": {"type": "str", "aliases": ["vpc_subnet_id"]},
     "security_group_ids": {"type": "list", "elements": "str"},
-    "instance_profile": {"type": "str"},
+    "instance_profile": {"type": "str", "aliases": ["iam_instance_profile", "instance_role"]},
+    "network": {"type": "dict", "options": {"assign_public_ip": {"type": "bool"}}},
+    "root_volume": {
+        "type": "dict",
+        "options": {
+            "volume_size": {"type": "int", "aliases": ["size"]},
+            "volume_type": {"type": "str", "choices": ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"]},
+            "iops": {"type": "int"},
+            "throughput": {"type": "int"},
+            "encrypted": {"type": "bool"},
+            "kms_key_id": {"type": "str", "no_log": False},
+            "delete_on_termination": {"type": "bool"},
+        },
+    },
+    "availability_zone": {"type": "str"},
+    "placement_group": {"type": "str"},
+    "termination_protection": {"type": "bool"},
+    "instance_initiated_shutdown_behavior": {"type": "str", "choices": ["stop", "terminate"]},
+    "detailed_monitoring": {"type": "bool"},
+    "ebs_optimized": {"type": "bool"},
     "metadata_options": {
         "type": "dict",
         "options": {
@@ -91,6 +111,40 @@ TOKEN_PREFIX = "keyless-"
 # How many earlier launches with the same request a replayed token may lead through (below).
 MAX_TOKEN_GENERATIONS = 20
 
+# EBS volume limits ("Amazon EBS volume types", EBS User Guide): size in GiB by type, and the
+# provisioned IOPS and throughput (MiB/s) each type takes. io2 Block Express goes to 64 TiB.
+VOLUME_SIZES = {
+    "gp2": (1, 16384),
+    "gp3": (1, 16384),
+    "io1": (4, 16384),
+    "io2": (4, 65536),
+    "st1": (125, 16384),
+    "sc1": (125, 16384),
+    "standard": (1, 1024),
+}
+VOLUME_IOPS = {"gp3": (3000, 16000), "io1": (100, 64000), "io2": (100, 256000)}
+GP3_THROUGHPUT = (125, 1000)
+# Types whose IOPS EC2 cannot choose itself: RunInstances refuses them without Iops.
+IOPS_REQUIRED = frozenset({"io1", "io2"})
+ROOT_VOLUME_API_KEYS = {
+    "volume_size": "VolumeSize",
+    "volume_type": "VolumeType",
+    "iops": "Iops",
+    "throughput": "Throughput",
+    "encrypted": "Encrypted",
+    "kms_key_id": "KmsKeyId",
+    "delete_on_termination": "DeleteOnTermination",
+}
+# Key ARN, alias ARN, key id (multi-Region ones start with mrk-) or alias name (KMS Developer Guide,
+# "Key identifiers (KeyId)").
+KMS_KEY = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+"
+    r"|alias/[A-Za-z0-9/_-]{1,250}|(mrk-)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"
+    r"|mrk-[0-9a-f]{32}"
+)
+# Monitoring.State in DescribeInstances: pending and enabled mean detailed monitoring is (being) on.
+MONITORING_ON = frozenset({"pending", "enabled"})
+
 
 @dataclass(frozen=True)
 class DesiredInstance:
@@ -109,6 +163,14 @@ class DesiredInstance:
     wait: bool = True
     wait_timeout: int = 300
     profile_wait_timeout: int = 60
+    assign_public_ip: bool | None = None
+    root_volume: dict[str, Any] | None = None
+    availability_zone: str | None = None
+    placement_group: str | None = None
+    termination_protection: bool | None = None
+    shutdown_behavior: str | None = None
+    detailed_monitoring: bool | None = None
+    ebs_optimized: bool | None = None
 
 
 def desired_instance(params: Mapping[str, Any]) -> DesiredInstance:
@@ -133,7 +195,22 @@ def desired_instance(params: Mapping[str, Any]) -> DesiredInstance:
         wait=params.get("wait", True),
         wait_timeout=params.get("wait_timeout", 300),
         profile_wait_timeout=params.get("profile_wait_timeout", 60),
+        assign_public_ip=(params.get("network") or {}).get("assign_public_ip"),
+        root_volume=_given(params.get("root_volume")),
+        availability_zone=params.get("availability_zone"),
+        placement_group=params.get("placement_group"),
+        termination_protection=params.get("termination_protection"),
+        shutdown_behavior=params.get("instance_initiated_shutdown_behavior"),
+        detailed_monitoring=params.get("detailed_monitoring"),
+        ebs_optimized=params.get("ebs_optimized"),
     )
+
+
+def _given(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The suboptions the user set (None when the option itself is not set)."""
+    if options is None:
+        return None
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def _validate_instance_params(params: Mapping[str, Any]) -> None:
@@ -159,6 +236,56 @@ def _validate_instance_params(params: Mapping[str, Any]) -> None:
         raise ValidationError("user_data", "must be at most 16 KB (16384 bytes of UTF-8 text)")
     validate_ec2_tags(string_tags(params.get("tags")), "tags", added=("Name",))
     validate_wait_timeouts(params, "wait_timeout", "profile_wait_timeout")
+    validate_root_volume(_given(params.get("root_volume")))
+    _validate_placement(params)
+    if params.get("state") == "absent" and params.get("termination_protection"):
+        raise ValidationError("termination_protection", "cannot be true with state absent")
+
+
+def _validate_placement(params: Mapping[str, Any]) -> None:
+    # Zone names such as us-east-1a or us-west-2-lax-1a (Local Zones), "Regions and Zones", EC2 User Guide.
+    zone_rule = "must be an Availability Zone name such as us-east-1a"
+    _match(params.get("availability_zone"), r"[a-z]{2}(-[a-z0-9]+)+[a-z]", "availability_zone", zone_rule)
+    group = params.get("placement_group")
+    if group is not None and not 1 <= len(group) <= 255:
+        raise ValidationError("placement_group", "must be 1 to 255 characters")
+
+
+def validate_root_volume(volume: Mapping[str, Any] | None) -> None:
+    """The EBS limits of the root volume's size, IOPS, throughput and key, before any call."""
+    if not volume:
+        return
+    kind = volume.get("volume_type")
+    size = volume.get("volume_size")
+    low, high = VOLUME_SIZES.get(kind, (1, 65536))
+    if size is not None and not low <= size <= high:
+        where = f"for volume_type {kind}" if kind else "for any volume type"
+        raise ValidationError("root_volume.volume_size", f"must be between {low} and {high} GiB {where}")
+    _validate_iops(kind, volume.get("iops"))
+    throughput = volume.get("throughput")
+    if throughput is not None and kind != "gp3":
+        raise ValidationError("root_volume.throughput", "is valid only with volume_type gp3")
+    if throughput is not None and not GP3_THROUGHPUT[0] <= throughput <= GP3_THROUGHPUT[1]:
+        raise ValidationError("root_volume.throughput", "must be between 125 and 1000 MiB/s for gp3")
+    key = volume.get("kms_key_id")
+    if key is not None and volume.get("encrypted") is not True:
+        raise ValidationError("root_volume.kms_key_id", "needs encrypted: true")
+    if key is not None and not KMS_KEY.fullmatch(key):
+        raise ValidationError(
+            "root_volume.kms_key_id", "must be a KMS key ARN, key id, alias ARN or alias/name"
+        )
+
+
+def _validate_iops(kind: str | None, iops: int | None) -> None:
+    if iops is None:
+        if kind in IOPS_REQUIRED:
+            raise ValidationError("root_volume.iops", f"is required with volume_type {kind}")
+        return
+    if kind not in VOLUME_IOPS:
+        raise ValidationError("root_volume.iops", "is valid only with volume_type io1, io2 or gp3")
+    low, high = VOLUME_IOPS[kind]
+    if not low <= iops <= high:
+        raise ValidationError("root_volume.iops", f"must be between {low} and {high} for volume_type {kind}")
 
 
 def _match(value: str | None, pattern: str, name: str, rule: str) -> None:
@@ -188,7 +315,56 @@ def instance_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "metadata_options": {key: metadata.get(api) for key, api in METADATA_API_KEYS.items()},
         "tags": tag_dict(raw.get("Tags")),
         "launch_time": iso(raw.get("LaunchTime")),
+        "availability_zone": (raw.get("Placement") or {}).get("AvailabilityZone"),
+        # EC2 answers GroupName "" for an instance in no placement group.
+        "placement_group": (raw.get("Placement") or {}).get("GroupName") or None,
+        "detailed_monitoring": (raw.get("Monitoring") or {}).get("State") in MONITORING_ON,
+        "ebs_optimized": raw.get("EbsOptimized"),
     }
+
+
+def root_mapping(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The block device mapping of the instance's root device (None for an instance-store root)."""
+    for mapping in raw.get("BlockDeviceMappings") or []:
+        if mapping.get("DeviceName") == raw.get("RootDeviceName") and "Ebs" in mapping:
+            return mapping
+    return None
+
+
+def root_volume_view(mapping: Mapping[str, Any], volume: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``root_volume`` return value: the volume (DescribeVolumes) and its mapping's flag."""
+    return {
+        "volume_id": volume.get("VolumeId"),
+        "volume_size": volume.get("Size"),
+        "volume_type": volume.get("VolumeType"),
+        "iops": volume.get("Iops"),
+        "throughput": volume.get("Throughput"),
+        "encrypted": volume.get("Encrypted"),
+        "kms_key_id": volume.get("KmsKeyId"),
+        # Kept by the instance's mapping, not by the volume.
+        "delete_on_termination": (mapping.get("Ebs") or {}).get("DeleteOnTermination"),
+    }
+
+
+def read_settings(ec2: Any, raw: Mapping[str, Any], desired: DesiredInstance) -> dict[str, Any]:
+    """The settings DescribeInstances does not show, read only when the task names them.
+
+    Termination protection is also read for state absent, so a protected instance is refused
+    before any call (and in check mode) rather than by TerminateInstances.
+    """
+    instance_id = raw["InstanceId"]
+    settings: dict[str, Any] = {}
+    if desired.termination_protection is not None or desired.state == "absent":
+        protected = _ec2.instance_attribute(ec2, instance_id, "disableApiTermination")
+        settings["termination_protection"] = bool(protected)
+    if desired.shutdown_behavior is not None:
+        behavior = _ec2.instance_attribute(ec2, instance_id, "instanceInitiatedShutdownBehavior")
+        settings["instance_initiated_shutdown_behavior"] = behavior
+    mapping = root_mapping(raw) if desired.root_volume is not None else None
+    if mapping is not None:
+        volume = _ec2.describe_volume(ec2, mapping["Ebs"]["VolumeId"])
+        settings["root_volume"] = root_volume_view(mapping, volume) if volume else None
+    return settings
 
 
 # --- decisions (pure) ------------------------------------------------------------------------
@@ -221,9 +397,19 @@ def metadata_change(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> di
     return {METADATA_API_KEYS[key]: value for key, value in merged.items() if value is not None}
 
 
-def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]:
+def plan_create(
+    desired: DesiredInstance, root_device: str | None = None
+) -> tuple[list[Action], dict[str, Any]]:
+    """RunInstances (and a stop); ``root_device`` is the image's RootDeviceName, needed for root_volume."""
     if desired.image_id is None:
         raise ValidationError("image_id", f"is required to launch instance {desired.name}")
+    if desired.root_volume is not None and root_device is None:
+        raise KeylessAwsError(
+            f"image {desired.image_id} was not found (DescribeImages); "
+            "root_volume needs the image's root device name",
+            code="ImageNotFound",
+            operation="DescribeImages",
+        )
     metadata = {**DEFAULT_METADATA, **desired.metadata}
     tags = {**(desired.tags or {}), "Name": desired.name}
     request: dict[str, Any] = {
@@ -232,10 +418,10 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
         "MetadataOptions": {METADATA_API_KEYS[key]: value for key, value in metadata.items()},
         "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}],
     }
-    optional = {"KeyName": desired.key_name, "SubnetId": desired.subnet_id}
-    request.update({key: value for key, value in optional.items() if value})
-    if desired.security_group_ids:
-        request["SecurityGroupIds"] = list(desired.security_group_ids)
+    if desired.key_name:
+        request["KeyName"] = desired.key_name
+    request.update(network_request(desired))
+    request.update(launch_settings(desired, root_device))
     if desired.instance_profile:
         request["IamInstanceProfile"] = profile_spec(desired.instance_profile)
     if desired.user_data is not None:
@@ -257,8 +443,65 @@ def plan_create(desired: DesiredInstance) -> tuple[list[Action], dict[str, Any]]
         "iam_instance_profile_arn": desired.instance_profile,
         "metadata_options": metadata,
         "tags": tags,
+        **predicted_settings(desired),
     }
     return actions, predicted
+
+
+def network_request(desired: DesiredInstance) -> dict[str, Any]:
+    """Subnet and groups, at the top level or, to set the public IP, in the primary interface.
+
+    AssociatePublicIpAddress exists only inside NetworkInterfaces, and a request with
+    NetworkInterfaces may not also carry the top-level SubnetId or SecurityGroupIds
+    (EC2 API Reference, RunInstances and InstanceNetworkInterfaceSpecification).
+    """
+    groups = list(desired.security_group_ids or [])
+    if desired.assign_public_ip is None:
+        top: dict[str, Any] = {"SubnetId": desired.subnet_id, "SecurityGroupIds": groups}
+        return {key: value for key, value in top.items() if value}
+    interface: dict[str, Any] = {"DeviceIndex": 0, "AssociatePublicIpAddress": desired.assign_public_ip}
+    if desired.subnet_id:
+        interface["SubnetId"] = desired.subnet_id
+    if groups:
+        interface["Groups"] = groups
+    return {"NetworkInterfaces": [interface]}
+
+
+def launch_settings(desired: DesiredInstance, root_device: str | None) -> dict[str, Any]:
+    """The RunInstances members of the launch-only and attribute options the user set."""
+    request: dict[str, Any] = {}
+    placement = {"AvailabilityZone": desired.availability_zone, "GroupName": desired.placement_group}
+    if any(placement.values()):
+        request["Placement"] = {key: value for key, value in placement.items() if value}
+    if desired.root_volume is not None and root_device is not None:
+        ebs = {ROOT_VOLUME_API_KEYS[key]: value for key, value in desired.root_volume.items()}
+        request["BlockDeviceMappings"] = [{"DeviceName": root_device, "Ebs": ebs}]
+    members = {
+        "DisableApiTermination": desired.termination_protection,
+        "InstanceInitiatedShutdownBehavior": desired.shutdown_behavior,
+        "EbsOptimized": desired.ebs_optimized,
+    }
+    request.update({key: value for key, value in members.items() if value is not None})
+    if desired.detailed_monitoring is not None:
+        request["Monitoring"] = {"Enabled": desired.detailed_monitoring}
+    return request
+
+
+def predicted_settings(desired: DesiredInstance) -> dict[str, Any]:
+    """What a new instance will show of the new options (None where EC2 chooses)."""
+    predicted: dict[str, Any] = {
+        "availability_zone": desired.availability_zone,
+        "placement_group": desired.placement_group,
+        "detailed_monitoring": bool(desired.detailed_monitoring),
+        "ebs_optimized": desired.ebs_optimized,
+    }
+    if desired.termination_protection is not None:
+        predicted["termination_protection"] = desired.termination_protection
+    if desired.shutdown_behavior is not None:
+        predicted["instance_initiated_shutdown_behavior"] = desired.shutdown_behavior
+    if desired.root_volume is not None:
+        predicted["root_volume"] = {"volume_id": None, **desired.root_volume}
+    return predicted
 
 
 def launch_token(request: Mapping[str, Any], passed: Sequence[str] = ()) -> str:
@@ -279,7 +522,7 @@ def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[l
     predicted = dict(current)
     actions: list[Action] = []
     if desired.state == "absent":
-        return [Action("TerminateInstances", {})], {**predicted, "state": "terminated"}
+        return plan_terminate(current, desired), {**predicted, "state": "terminated"}
     wanted = desired.instance_profile
     if wanted and not profile_matches(current["iam_instance_profile_arn"], wanted):
         operation = "ReplaceIamInstanceProfileAssociation" if current["iam_instance_profile_arn"] else None
@@ -294,8 +537,93 @@ def plan_update(current: Mapping[str, Any], desired: DesiredInstance) -> tuple[l
         current["tags"], wanted_tags, desired.purge_tags, ("CreateTags", "DeleteTags")
     )
     actions += tag_actions
-    actions += _plan_power(current["state"], desired.state, predicted)
+    actions += plan_attributes(current, desired, predicted)
+    actions += plan_monitoring(current.get("detailed_monitoring"), desired.detailed_monitoring, predicted)
+    power = _plan_power(current["state"], desired.state, predicted)
+    resize = plan_instance_type(current, desired, predicted)
+    # The type changes while the instance is stopped: after a stop, before a start.
+    starts = bool(power) and power[0].operation == "StartInstances"
+    actions += resize + power if starts else power + resize
     return actions, predicted
+
+
+def plan_terminate(current: Mapping[str, Any], desired: DesiredInstance) -> list[Action]:
+    """TerminateInstances; a protected instance only when the task turns its protection off.
+
+    EC2 refuses to terminate an instance whose disableApiTermination is true (EC2 User Guide,
+    "Enable termination protection"); refused here, the message says how to go on.
+    """
+    terminate = Action("TerminateInstances", {})
+    if not current.get("termination_protection"):
+        return [terminate]
+    if desired.termination_protection is not False:
+        raise KeylessAwsError(
+            f"instance {current['instance_id']} ({desired.name}) has termination protection on; set "
+            "termination_protection: false in this task to turn it off and terminate the instance",
+            code="TerminationProtected",
+        )
+    return [
+        Action("ModifyInstanceAttribute", {"attribute": "disableApiTermination", "value": False}),
+        terminate,
+    ]
+
+
+# The options changed on a live instance with ModifyInstanceAttribute: return key, API attribute.
+LIVE_ATTRIBUTES = {
+    "termination_protection": "disableApiTermination",
+    "instance_initiated_shutdown_behavior": "instanceInitiatedShutdownBehavior",
+}
+
+
+def plan_attributes(
+    current: Mapping[str, Any], desired: DesiredInstance, predicted: dict[str, Any]
+) -> list[Action]:
+    """One ModifyInstanceAttribute per attribute that differs (the API takes one per call)."""
+    wanted = {
+        "termination_protection": desired.termination_protection,
+        "instance_initiated_shutdown_behavior": desired.shutdown_behavior,
+    }
+    actions = []
+    for key, value in wanted.items():
+        if value is not None and current.get(key) != value:
+            actions.append(
+                Action("ModifyInstanceAttribute", {"attribute": LIVE_ATTRIBUTES[key], "value": value})
+            )
+            predicted[key] = value
+    return actions
+
+
+def plan_monitoring(current: bool | None, wanted: bool | None, predicted: dict[str, Any]) -> list[Action]:
+    """MonitorInstances or UnmonitorInstances when detailed monitoring is not as wanted."""
+    if wanted is None or bool(current) == wanted:
+        return []
+    predicted["detailed_monitoring"] = wanted
+    return [Action("MonitorInstances" if wanted else "UnmonitorInstances")]
+
+
+def type_change_applies(state: str, wanted_state: str) -> bool:
+    """Whether the instance type may change: EC2 changes it only on a stopped instance.
+
+    That is one that is (or is becoming) stopped, or one this task stops; a running instance
+    the task keeps running is never stopped unasked ("Change the instance type", EC2 User Guide).
+    """
+    return state in ("stopped", "stopping") or wanted_state == "stopped"
+
+
+def plan_instance_type(
+    current: Mapping[str, Any], desired: DesiredInstance, predicted: dict[str, Any]
+) -> list[Action]:
+    wanted = desired.instance_type
+    if wanted is None or wanted == current.get("instance_type"):
+        return []
+    if not type_change_applies(current["state"], desired.state):
+        return []
+    predicted["instance_type"] = wanted
+    args: dict[str, Any] = {"attribute": "instanceType", "value": wanted}
+    if current["state"] != "stopped":
+        # A stop just made (or one under way) may not be over yet, even with wait.
+        args["wait_first"] = "stopped"
+    return [Action("ModifyInstanceAttribute", args)]
 
 
 def _plan_power(state: str, wanted: str, predicted: dict[str, Any]) -> list[Action]:
@@ -332,11 +660,15 @@ def state_reason(raw: Mapping[str, Any]) -> str:
 
 def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list[str]:
     """Settings that differ but are not changed in place (they need a new instance or a stop)."""
+    resizes = type_change_applies(current["state"], desired.state)
     wanted_settings = {
         "image_id": desired.image_id,
-        "instance_type": desired.instance_type,
+        "instance_type": None if resizes else desired.instance_type,
         "key_name": desired.key_name,
         "subnet_id": desired.subnet_id,
+        "availability_zone": desired.availability_zone,
+        "placement_group": desired.placement_group,
+        "ebs_optimized": desired.ebs_optimized,
     }
     warnings = []
     for option, wanted in wanted_settings.items():
@@ -344,7 +676,43 @@ def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list
             warnings.append(
                 f"{option} is {current.get(option)!r}, not {wanted!r}; it is not changed in place"
             )
+    warnings += public_ip_warnings(current, desired.assign_public_ip)
+    warnings += root_volume_warnings(current.get("root_volume"), desired.root_volume)
     return warnings
+
+
+def public_ip_warnings(current: Mapping[str, Any], wanted: bool | None) -> list[str]:
+    """A public address is set at launch only; compared while running (a stopped instance has none)."""
+    if wanted is None or current["state"] != "running":
+        return []
+    has = current.get("public_ip_address") is not None
+    if has == wanted:
+        return []
+    found = f"has public IP {current['public_ip_address']}" if has else "has no public IP"
+    return [f"network.assign_public_ip is {wanted} but the instance {found}; it is not changed in place"]
+
+
+def root_volume_warnings(current: Mapping[str, Any] | None, wanted: Mapping[str, Any] | None) -> list[str]:
+    """The root volume's settings that differ; this module never calls ModifyVolume."""
+    if not wanted or current is None:
+        return []
+    warnings = []
+    for key, value in wanted.items():
+        same = kms_key_matches(current.get(key), value) if key == "kms_key_id" else current.get(key) == value
+        if not same:
+            warnings.append(
+                f"root_volume.{key} is {current.get(key)!r}, not {value!r}; it is not changed in place"
+            )
+    return warnings
+
+
+def kms_key_matches(current_arn: str | None, wanted: str) -> bool:
+    """A key id matches its key ARN; an alias is not compared (only KMS knows which key it names)."""
+    if wanted.startswith("alias/") or ":alias/" in wanted:
+        return True
+    if current_arn is None or wanted.startswith("arn:"):
+        return current_arn == wanted
+    return current_arn.rsplit("/", 1)[-1] == wanted
 
 
 # --- orchestration ---------------------------------------------------------------------------
@@ -376,7 +744,8 @@ def named_exactly(instances: list[dict[str, Any]], name: str) -> list[dict[str, 
     ]
 
 
-def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
+def find_raw_instance(ec2: Any, name: str) -> dict[str, Any] | None:
+    """The one live instance named ``name`` as DescribeInstances answers it, or None."""
     instances = named_exactly(_ec2.instances_named(ec2, name, IDENTITY_STATES), name)
     if len(instances) > 1:
         ids = ", ".join(sorted(instance["InstanceId"] for instance in instances))
@@ -384,7 +753,12 @@ def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
             f"more than one live instance is named {name} ({ids}); name must identify one instance",
             code="AmbiguousName",
         )
-    return instance_view(instances[0]) if instances else None
+    return instances[0] if instances else None
+
+
+def find_instance(ec2: Any, name: str) -> dict[str, Any] | None:
+    raw = find_raw_instance(ec2, name)
+    return instance_view(raw) if raw else None
 
 
 class InstanceActions:
@@ -404,6 +778,9 @@ class InstanceActions:
                 self.replace_association, profile_retry, then=self.wait_association
             ),
             "ModifyInstanceMetadataOptions": Handler(self.modify_metadata),
+            "ModifyInstanceAttribute": Handler(self.modify_attribute),
+            "MonitorInstances": Handler(self.monitor),
+            "UnmonitorInstances": Handler(self.unmonitor),
             "CreateTags": Handler(self.create_tags),
             "DeleteTags": Handler(self.delete_tags),
             "StartInstances": Handler(self.start, then=partial(self.wait_state, "running")),
@@ -452,6 +829,17 @@ class InstanceActions:
 
     def modify_metadata(self, options: dict[str, Any]) -> None:
         _ec2.modify_metadata_options(self.ec2, self.target, options)
+
+    def modify_attribute(self, attribute: str, value: Any, wait_first: str | None = None) -> None:
+        if wait_first:
+            self.await_state(wait_first)
+        _ec2.modify_instance_attribute(self.ec2, self.target, attribute, value)
+
+    def monitor(self) -> None:
+        _ec2.monitor_instance(self.ec2, self.target)
+
+    def unmonitor(self) -> None:
+        _ec2.unmonitor_instance(self.ec2, self.target)
 
     def create_tags(self, tags: dict[str, str]) -> None:
         _ec2.create_tags(self.ec2, self.target, tags)
@@ -540,16 +928,20 @@ class InstanceResource(Resource):
         self.executor: Executor | None = None
 
     def read(self) -> State | None:
-        return reconcile_profile(
-            self.ec2, find_instance(self.ec2, self.desired.name), self.desired.instance_profile
-        )
+        raw = find_raw_instance(self.ec2, self.desired.name)
+        return self.view(raw) if raw else None
+
+    def view(self, raw: Mapping[str, Any]) -> State | None:
+        """The instance as the task sees it: DescribeInstances, the settings it names, the profile."""
+        view = {**instance_view(raw), **read_settings(self.ec2, raw, self.desired)}
+        return reconcile_profile(self.ec2, view, self.desired.instance_profile)
 
     def plan(self, current: State | None) -> Plan:
         desired = self.desired
         if current is None and desired.state == "absent":
             return Plan([], None)
         if current is None:
-            return Plan(*plan_create(desired))
+            return Plan(*plan_create(desired, self.root_device()))
         actions, predicted = plan_update(current, desired)
         if desired.state == "absent":
             return Plan(actions, None)
@@ -571,7 +963,14 @@ class InstanceResource(Resource):
             # DescribeInstances is eventually consistent: right after RunInstances (wait: false) it
             # may not show the instance yet. The prediction, with the id EC2 gave, is what it is.
             return {**plan.predicted, "instance_id": instance.instance_id}
-        return reconcile_profile(self.ec2, instance_view(raw), self.desired.instance_profile)
+        return self.view(raw)
+
+    def root_device(self) -> str | None:
+        """The image's root device name, asked only when root_volume is set (and an image given)."""
+        image = self.desired.image_id
+        if self.desired.root_volume is None or image is None:
+            return None
+        return _ec2.image_root_device(self.ec2, image)
 
     def _profile_not_usable(self, err: AwsApiError, executor: Executor) -> KeylessAwsError:
         retries = sum(executor.retried(operation) for operation in PROFILE_OPERATIONS)
@@ -588,8 +987,26 @@ class InstanceResource(Resource):
     def diff_view(self, state: State | None) -> dict[str, Any]:
         if not state:
             return {}
-        keys = ("state", "instance_type", "image_id", "iam_instance_profile_arn", "metadata_options", "tags")
-        return {key: state.get(key) for key in keys}
+        return {key: state[key] for key in DIFF_KEYS if key in state}
+
+
+# What --diff shows: the settable fields, and the launch settings the task may name.
+DIFF_KEYS = (
+    "state",
+    "instance_type",
+    "image_id",
+    "iam_instance_profile_arn",
+    "metadata_options",
+    "tags",
+    "public_ip_address",
+    "availability_zone",
+    "placement_group",
+    "detailed_monitoring",
+    "ebs_optimized",
+    "termination_protection",
+    "instance_initiated_shutdown_behavior",
+    "root_volume",
+)
 
 
 run = runner(InstanceResource)

@@ -23,8 +23,16 @@ description:
     an instance that has since terminated (EC2 keeps tokens for at least 24 hours after that) is
     salted with that instance's id and sent again.
   - An existing instance gets the wanted profile associated (or the association replaced),
-    its metadata options and tags corrected, and is started or stopped. Other settings
-    (image, type, key, subnet) are never changed in place; a difference is reported as a warning.
+    its metadata options, tags, termination protection, shutdown behaviour and detailed
+    monitoring corrected, and is started or stopped. Its instance type is changed only while it
+    is stopped (already, or by this task); a running instance is never stopped unasked. Other
+    settings (image, key, subnet, network, root volume, placement, EBS optimization, and the type
+    of a running instance) are never changed in place; a difference is reported as a warning.
+  - Settings that C(DescribeInstances) does not show are read only when the task names them
+    (C(DescribeInstanceAttribute) for O(termination_protection) and
+    O(instance_initiated_shutdown_behavior), C(DescribeVolumes) for O(root_volume)). With
+    O(state=absent) the termination protection is always read, so a protected instance is refused
+    before any change, in check mode too.
   - Metadata options are never downgraded behind the user's back. Only options the user set
     are compared, and every modification sends C(HttpTokens) explicitly.
   - AWS starts only a stopped instance and stops only a running one. A stopping instance is
@@ -51,7 +59,11 @@ options:
     description: AMI id to launch. Required to create the instance.
     type: str
   instance_type:
-    description: Instance type for a new instance (default C(t3.micro)).
+    description:
+      - Instance type for a new instance (default C(t3.micro)).
+      - On an existing instance that is stopped, stopping, or stopped by this task, a different type
+        is set with C(ModifyInstanceAttribute) (before the start when the task also starts it). On
+        a running instance that stays running, a difference is only a warning.
     type: str
   key_name:
     description: Name of the EC2 key pair for SSH.
@@ -59,13 +71,105 @@ options:
   subnet_id:
     description: Subnet to launch into (default VPC's default subnet when omitted).
     type: str
+    aliases: [vpc_subnet_id]
   security_group_ids:
     description: Security group ids for a new instance.
     type: list
     elements: str
   instance_profile:
-    description: Name or ARN of the IAM instance profile the instance should have.
+    description:
+      - Name or ARN of the IAM instance profile the instance should have.
+      - The aliases are amazon.aws.ec2_instance's names for it.
     type: str
+    aliases: [iam_instance_profile, instance_role]
+  network:
+    description: Network settings of the primary network interface, set at launch only.
+    type: dict
+    suboptions:
+      assign_public_ip:
+        description:
+          - Whether the instance gets a public IPv4 address (C(AssociatePublicIpAddress)); omitted,
+            the subnet's setting decides.
+          - EC2 takes this only inside C(NetworkInterfaces), so when it is set the launch request puts
+            O(subnet_id) and O(security_group_ids) in the primary interface (device index 0).
+          - It cannot be changed later. On a running instance that has a public address and should
+            not (or the reverse), a warning is given; a stopped instance has no public address and
+            is not compared.
+        type: bool
+  root_volume:
+    description:
+      - The root EBS volume, set at launch in C(BlockDeviceMappings) under the image's root device
+        name (read with C(DescribeImages); the task fails when the image is not found).
+      - On an existing instance the root volume is read (C(DescribeVolumes)) and each suboption
+        given is compared; a difference is a warning, the volume is not modified.
+      - EBS limits are checked before any call, per type in GiB; C(gp2)/C(gp3) 1-16384, C(io1)
+        4-16384, C(io2) 4-65536, C(st1)/C(sc1) 125-16384, C(standard) 1-1024.
+    type: dict
+    suboptions:
+      volume_size:
+        description: Size in GiB.
+        type: int
+        aliases: [size]
+      volume_type:
+        description: EBS volume type.
+        type: str
+        choices: [gp2, gp3, io1, io2, st1, sc1, standard]
+      iops:
+        description:
+          - Provisioned IOPS; only with C(io1) (100-64000, required), C(io2) (100-256000, required)
+            or C(gp3) (3000-16000).
+        type: int
+      throughput:
+        description: Throughput in MiB/s, C(gp3) only, 125-1000.
+        type: int
+      encrypted:
+        description: Whether the volume is encrypted.
+        type: bool
+      kms_key_id:
+        description:
+          - KMS key for the encryption (key ARN, key id, alias ARN or C(alias/name)); needs
+            O(root_volume.encrypted=true).
+          - An alias is not compared on an existing instance (only KMS knows which key it names).
+        type: str
+      delete_on_termination:
+        description: Whether the volume is deleted when the instance terminates.
+        type: bool
+  availability_zone:
+    description:
+      - Availability Zone to launch in (C(Placement)), for example C(us-east-1a). It must be the
+        zone of O(subnet_id) when both are given.
+      - Launch only; a difference on an existing instance is a warning.
+    type: str
+  placement_group:
+    description:
+      - Name of the placement group to launch in (C(Placement)). Launch only; a difference on an
+        existing instance is a warning.
+    type: str
+  termination_protection:
+    description:
+      - Whether C(TerminateInstances) is refused for the instance (C(DisableApiTermination)). Set at
+        launch; changed on an existing instance with C(ModifyInstanceAttribute).
+      - With O(state=absent), a protected instance fails the task, unless this task says
+        O(termination_protection=false); the protection is then turned off and the instance
+        terminated. C(true) with O(state=absent) is refused.
+    type: bool
+  instance_initiated_shutdown_behavior:
+    description:
+      - Whether a shutdown from inside the instance stops or terminates it. Set at launch; changed
+        on an existing instance with C(ModifyInstanceAttribute).
+    type: str
+    choices: [stop, terminate]
+  detailed_monitoring:
+    description:
+      - CloudWatch detailed (one-minute) monitoring. Set at launch (C(Monitoring.Enabled)); changed
+        on an existing instance with C(MonitorInstances) or C(UnmonitorInstances).
+      - A monitoring state of C(pending) counts as on, C(disabling) as off.
+    type: bool
+  ebs_optimized:
+    description:
+      - Whether the instance is EBS-optimized. Launch only; a difference on an existing instance
+        is a warning.
+    type: bool
   metadata_options:
     description:
       - Instance metadata service options.
@@ -137,6 +241,28 @@ EXAMPLES = r"""
     instance_profile: logsbucket-profile
   register: launched
 
+- name: Launch with a public address, a larger encrypted gp3 root volume and termination protection
+  keyless.aws.ec2_instance:
+    name: bastion
+    image_id: ami-0123456789abcdef0
+    subnet_id: subnet-0123abcd
+    security_group_ids: [sg-0123abcd]
+    network:
+      assign_public_ip: true
+    root_volume:
+      volume_size: 30
+      volume_type: gp3
+      throughput: 250
+      encrypted: true
+    termination_protection: true
+    detailed_monitoring: true
+
+- name: Terminate a protected instance (protection is turned off first)
+  keyless.aws.ec2_instance:
+    name: bastion
+    state: absent
+    termination_protection: false
+
 - name: Stop it
   keyless.aws.ec2_instance:
     name: logs-writer
@@ -188,6 +314,34 @@ instance:
       type: dict
     tags:
       description: Tags, C(Name) included.
+      type: dict
+    availability_zone:
+      description: Availability Zone (null in check mode when EC2 chooses it).
+      type: str
+      sample: us-east-1a
+    placement_group:
+      description: Placement group name, null when in none.
+      type: str
+    detailed_monitoring:
+      description: Whether detailed monitoring is on (monitoring state C(enabled) or C(pending)).
+      type: bool
+    ebs_optimized:
+      description: Whether the instance is EBS-optimized (null in check mode when EC2 chooses).
+      type: bool
+    termination_protection:
+      description: Whether termination protection is on.
+      returned: when O(termination_protection) is set, or with O(state=absent) before termination
+      type: bool
+    instance_initiated_shutdown_behavior:
+      description: C(stop) or C(terminate).
+      returned: when O(instance_initiated_shutdown_behavior) is set
+      type: str
+    root_volume:
+      description:
+        - The root volume; C(volume_id), C(volume_size), C(volume_type), C(iops), C(throughput),
+          C(encrypted), C(kms_key_id), C(delete_on_termination).
+        - In check mode before launch, the requested settings and a null C(volume_id).
+      returned: when O(root_volume) is set
       type: dict
 operations:
   description: The mutating API operations the task made (or would make, in check mode).

@@ -480,6 +480,8 @@ class FakeEc2:
         # RunInstances' ClientToken -> the instance it launched ("Ensuring idempotency").
         self.tokens = {}
         self.tokens_sent = []
+        self.images = [{"ImageId": AMI, "RootDeviceName": "/dev/xvda"}]
+        self.volumes = {}
 
     # reads
 
@@ -492,14 +494,28 @@ class FakeEc2:
         return answer
 
     def get_paginator(self, name):
-        assert name == "describe_instances"
+        assert name in ("describe_instances", "describe_images")
         fake = self
 
         class Paginator:
             def paginate(self, **kwargs):
-                yield fake.describe_instances(**kwargs)
+                yield getattr(fake, name)(**kwargs)
 
         return Paginator()
+
+    def describe_images(self, Filters, PaginationConfig):
+        self.calls.append("DescribeImages")
+        wanted = Filters[0]["Values"]
+        return {"Images": [image for image in self.images if image["ImageId"] in wanted]}
+
+    def describe_volumes(self, VolumeIds):
+        self.calls.append("DescribeVolumes")
+        return {"Volumes": [copy.deepcopy(self.volumes[volume_id]) for volume_id in VolumeIds]}
+
+    def describe_instance_attribute(self, InstanceId, Attribute):
+        self.calls.append("DescribeInstanceAttribute")
+        value = self.instances[InstanceId]["attributes"][Attribute]
+        return {"InstanceId": InstanceId, Attribute[0].upper() + Attribute[1:]: {"Value": value}}
 
     def describe_iam_instance_profile_associations(self, Filters):
         self.calls.append("DescribeIamInstanceProfileAssociations")
@@ -550,9 +566,36 @@ class FakeEc2:
     def terminate_instances(self, InstanceIds):
         self.calls.append("TerminateInstances")
         raw = self.instances[InstanceIds[0]]
+        if raw["attributes"]["disableApiTermination"]:
+            message = f"The instance '{raw['InstanceId']}' may not be terminated. Modify its attribute"
+            raise aws_refuses("TerminateInstances", "OperationNotPermitted", message)
         if raw["state"] != "terminated":
             raw.update(state="shutting-down", shown=0)
             raw.pop("failure", None)
+        return {}
+
+    def modify_instance_attribute(self, InstanceId, Attribute=None, Value=None, **typed):
+        """Both documented forms; the instance type changes only while stopped (IncorrectInstanceState)."""
+        self.calls.append("ModifyInstanceAttribute")
+        if Attribute is None:
+            ((member, value),) = typed.items()
+            Attribute, Value = member[0].lower() + member[1:], value["Value"]
+        raw = self.instances[InstanceId]
+        if Attribute == "instanceType":
+            self._one([InstanceId], "ModifyInstanceAttribute", ("stopped",), "modified")
+            raw["InstanceType"] = Value
+        else:
+            raw["attributes"][Attribute] = Value
+        return {}
+
+    def monitor_instances(self, InstanceIds):
+        self.calls.append("MonitorInstances")
+        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "pending"}
+        return {}
+
+    def unmonitor_instances(self, InstanceIds):
+        self.calls.append("UnmonitorInstances")
+        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "disabling"}
         return {}
 
     def create_tags(self, Resources, Tags):
@@ -632,6 +675,10 @@ def fake_instance(state, name="web", instance_id="i-0123456789abcdef0", tags=Non
         "state": state,
         "shown": 0,
         "tags": {tag["Key"]: tag["Value"] for tag in tags} if tags else {"Name": name},
+        "attributes": {
+            "disableApiTermination": request.get("DisableApiTermination", False),
+            "instanceInitiatedShutdownBehavior": request.get("InstanceInitiatedShutdownBehavior", "stop"),
+        },
     }
 
 
@@ -1107,6 +1154,9 @@ def test_the_instance_view_maps_every_field_of_describe_instances():
         },
         "Tags": [{"Key": "Name", "Value": "web"}],
         "LaunchTime": datetime(2026, 1, 1, tzinfo=UTC),
+        "Placement": {"AvailabilityZone": "us-east-1b", "GroupName": "web-spread", "Tenancy": "default"},
+        "Monitoring": {"State": "pending"},
+        "EbsOptimized": True,
     }
     assert inst.instance_view(raw) == {
         "instance_id": INSTANCE,
@@ -1128,6 +1178,10 @@ def test_the_instance_view_maps_every_field_of_describe_instances():
         },
         "tags": {"Name": "web"},
         "launch_time": "2026-01-01T00:00:00+00:00",
+        "availability_zone": "us-east-1b",
+        "placement_group": "web-spread",
+        "detailed_monitoring": True,
+        "ebs_optimized": True,
     }
     bare = inst.instance_view({"InstanceId": INSTANCE})
     assert (bare["state"], bare["security_group_ids"], bare["iam_instance_profile_arn"], bare["tags"]) == (
@@ -1136,6 +1190,7 @@ def test_the_instance_view_maps_every_field_of_describe_instances():
         None,
         {},
     )
+    assert (bare["placement_group"], bare["detailed_monitoring"]) == (None, False)
 
 
 @pytest.mark.parametrize("hops", [1, 64])
@@ -1225,6 +1280,30 @@ def test_terminate_waits_through_shutting_down_until_terminated(fake_time):
 
 
 class ThrottledTagsEc2(FakeEc2):
+    def modify_instance_attribute(self, InstanceId, Attribute=None, Value=None, **typed):
+        """Both documented forms; the instance type changes only while stopped (IncorrectInstanceState)."""
+        self.calls.append("ModifyInstanceAttribute")
+        if Attribute is None:
+            ((member, value),) = typed.items()
+            Attribute, Value = member[0].lower() + member[1:], value["Value"]
+        raw = self.instances[InstanceId]
+        if Attribute == "instanceType":
+            self._one([InstanceId], "ModifyInstanceAttribute", ("stopped",), "modified")
+            raw["InstanceType"] = Value
+        else:
+            raw["attributes"][Attribute] = Value
+        return {}
+
+    def monitor_instances(self, InstanceIds):
+        self.calls.append("MonitorInstances")
+        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "pending"}
+        return {}
+
+    def unmonitor_instances(self, InstanceIds):
+        self.calls.append("UnmonitorInstances")
+        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "disabling"}
+        return {}
+
     def create_tags(self, Resources, Tags):
         self.calls.append("CreateTags")
         raise aws_refuses("CreateTags", "RequestLimitExceeded", "Request limit exceeded.")
@@ -1303,6 +1382,10 @@ def test_a_launch_sends_every_option_as_ec2_names_it_and_predicts_the_instance()
         "iam_instance_profile_arn": "arn:aws:iam::123456789012:instance-profile/web-profile",
         "metadata_options": metadata,
         "tags": {"team": "ops", "Name": "web"},
+        "availability_zone": None,
+        "placement_group": None,
+        "detailed_monitoring": False,
+        "ebs_optimized": None,
     }
     by_name = inst.plan_create(inst.desired_instance(params(instance_profile="web-profile")))[0]
     assert by_name[0].args["request"]["IamInstanceProfile"] == {"Name": "web-profile"}
@@ -1387,7 +1470,8 @@ def test_a_profile_is_associated_retried_while_it_propagates_and_waited_for(
 def test_terminate_without_wait_reads_nothing_after_and_reports_the_instance_gone(fake_time):
     fake = FakeEc2(fake_instance("running"))
     result = run_fake(fake, state="absent", wait=False)
-    assert fake.calls == ["DescribeInstances", "TerminateInstances"]
+    # The protection is read first, so a protected instance is refused before any call.
+    assert fake.calls == ["DescribeInstances", "DescribeInstanceAttribute", "TerminateInstances"]
     assert (result["changed"], result["instance"]) == (True, {})
 
 
