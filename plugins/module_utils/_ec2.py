@@ -133,11 +133,15 @@ def delete_tags(ec2: EC2, instance_id: str, keys: list[str]) -> None:
 IMAGE_PAGE_SIZE = 1000
 
 
-def describe_images(ec2: EC2, owners: list[str], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every image matching ``owners`` and ``filters``, across pages."""
+def describe_images(
+    ec2: EC2, owners: list[str], filters: list[dict[str, Any]], executable_users: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every image matching ``owners``, ``filters`` and, when given, ``executable_users``, across pages."""
     kwargs: dict[str, Any] = {"Filters": filters, "PaginationConfig": {"PageSize": IMAGE_PAGE_SIZE}}
     if owners:
         kwargs["Owners"] = owners
+    if executable_users:
+        kwargs["ExecutableUsers"] = executable_users
     return list(paginate(ec2.describe_images, "Images", **kwargs))
 
 
