@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.keyless.aws.plugins.module_utils import _ec2
+from ansible_collections.keyless.aws.plugins.module_utils._aws import tag_dict
 from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
 from ansible_collections.keyless.aws.plugins.module_utils._module import ModuleSpec
 
@@ -16,6 +17,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     # ``owner`` and ``image_id`` are amazon.aws ec2_ami_info's aliases, with the same meaning.
     "owners": {"type": "list", "elements": "str", "default": [], "aliases": ["owner"]},
     "image_ids": {"type": "list", "elements": "str", "default": [], "aliases": ["image_id"]},
+    "executable_users": {"type": "list", "elements": "str", "default": [], "aliases": ["executable_user"]},
     "name": {"type": "str"},
     "architecture": {"type": "str"},
     "filters": {"type": "dict", "default": {}},
@@ -32,15 +34,29 @@ def is_image_owner(owner: str) -> bool:
     return bool(re.fullmatch(r"\d{12}", owner)) or owner in OWNER_ALIASES
 
 
+# DescribeImages' ExecutableUsers: "an Amazon Web Services account ID, self (the sender of the
+# request), or all (public AMIs)" (EC2 API Reference).
+EXECUTABLE_USER_ALIASES = ("self", "all")
+
+
+def is_executable_user(user: str) -> bool:
+    return bool(re.fullmatch(r"\d{12}", user)) or user in EXECUTABLE_USER_ALIASES
+
+
 def validate_image_params(params: Mapping[str, Any]) -> None:
     for index, owner in enumerate(params.get("owners") or []):
         if not is_image_owner(owner):
             raise ValidationError(
                 f"owners[{index}]", f"must be a 12-digit account id or one of {', '.join(OWNER_ALIASES)}"
             )
+    for index, user in enumerate(params.get("executable_users") or []):
+        if not is_executable_user(user):
+            raise ValidationError(f"executable_users[{index}]", "must be a 12-digit account id, self or all")
     if params.get("image_ids") and "image-id" in (params.get("filters") or {}):
         raise ValidationError("image_ids", "give image ids here or as the image-id filter, not both")
-    if not any(params.get(key) for key in ("owners", "image_ids", "name", "filters")):
+    # executable_users: [all] alone is every public image too; an account or self narrows it.
+    narrowing_users = [user for user in params.get("executable_users") or [] if user != "all"]
+    if not (narrowing_users or any(params.get(key) for key in ("owners", "image_ids", "name", "filters"))):
         raise ValidationError(
             "owners", "give owners, image_ids, name or filters: listing every public image is never useful"
         )
@@ -70,6 +86,13 @@ def image_view(raw: Mapping[str, Any]) -> dict[str, Any]:
         "creation_date": raw.get("CreationDate"),
         "architecture": raw.get("Architecture"),
         "description": raw.get("Description"),
+        # amazon.aws ec2_ami_info's names for the same DescribeImages fields.
+        "state": raw.get("State"),
+        "public": raw.get("Public"),
+        "root_device_type": raw.get("RootDeviceType"),
+        "virtualization_type": raw.get("VirtualizationType"),
+        "platform_details": raw.get("PlatformDetails"),
+        "tags": tag_dict(raw.get("Tags")),
     }
 
 
@@ -88,7 +111,12 @@ def oldest_first(images: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(params: Mapping[str, Any], clients: Any, check_mode: bool, diff: bool) -> dict[str, Any]:
     validate_image_params(params)
-    raw = _ec2.describe_images(clients.ec2, list(params.get("owners") or []), image_filters(params))
+    raw = _ec2.describe_images(
+        clients.ec2,
+        list(params.get("owners") or []),
+        image_filters(params),
+        list(params.get("executable_users") or []),
+    )
     images = oldest_first([image_view(image) for image in raw])
     return {"changed": False, "images": images, "latest": images[-1] if images else None}
 

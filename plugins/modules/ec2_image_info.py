@@ -39,6 +39,16 @@ options:
     elements: str
     default: []
     aliases: [image_id]
+  executable_users:
+    description:
+      - Only images these users may launch (explicit launch permissions), given as 12-digit account ids,
+        V(self) (the caller) or V(all) (public images), as DescribeImages' C(ExecutableUsers).
+      - O(executable_user) is the name M(amazon.aws.ec2_ami_info) also accepts.
+      - V(all) alone does not narrow the search; give O(owners), O(image_ids), O(name) or O(filters) too.
+    type: list
+    elements: str
+    default: []
+    aliases: [executable_user]
   name:
     description: Image name pattern, with C(*) and C(?) wildcards.
     type: str
@@ -96,6 +106,27 @@ images:
     description:
       description: Description of the image.
       type: str
+    state:
+      description: State of the image (V(available) unless O(filters) asked for another).
+      type: str
+      sample: available
+    public:
+      description: Whether the image is public.
+      type: bool
+    root_device_type:
+      description: Type of the root device, V(ebs) or V(instance-store).
+      type: str
+      sample: ebs
+    virtualization_type:
+      description: Virtualization type, V(hvm) or V(paravirtual).
+      type: str
+      sample: hvm
+    platform_details:
+      description: Platform details, for example C(Linux/UNIX).
+      type: str
+    tags:
+      description: Tags of the image.
+      type: dict
 latest:
   description: The newest matching image (the last of RV(images)), or null when none matches.
   returned: always

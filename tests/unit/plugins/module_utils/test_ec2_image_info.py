@@ -119,6 +119,12 @@ def _view(image_id: str, name: str | None, created: str | None) -> dict:
         "creation_date": created,
         "architecture": "x86_64",
         "description": f"d-{image_id}",
+        "state": None,
+        "public": None,
+        "root_device_type": None,
+        "virtualization_type": None,
+        "platform_details": None,
+        "tags": {},
     }
 
 
@@ -254,3 +260,47 @@ def test_image_ids_and_an_image_id_filter_together_are_refused():
 def test_amazon_aws_option_names_are_aliases():
     assert _images.OPTIONS["owners"]["aliases"] == ["owner"]
     assert _images.OPTIONS["image_ids"]["aliases"] == ["image_id"]
+    assert _images.OPTIONS["executable_users"]["aliases"] == ["executable_user"]
+
+
+def test_executable_users_are_sent_as_executable_users_and_amazon_aws_fields_are_shown():
+    request = {
+        "ExecutableUsers": ["self", "123456789012"],
+        "Filters": [{"Name": "state", "Values": ["available"]}],
+        "MaxResults": 1000,
+    }
+    raw = {
+        **_raw("ami-1", "n", "2025-01-01T00:00:00.000Z"),
+        "State": "available",
+        "Public": False,
+        "RootDeviceType": "ebs",
+        "VirtualizationType": "hvm",
+        "PlatformDetails": "Linux/UNIX",
+        "Tags": [{"Key": "os", "Value": "debian"}],
+    }
+    result = _run_stubbed({"executable_users": ["self", "123456789012"], "filters": {}}, request, [raw])
+    assert result["latest"] == {
+        **_view("ami-1", "n", "2025-01-01T00:00:00.000Z"),
+        "state": "available",
+        "public": False,
+        "root_device_type": "ebs",
+        "virtualization_type": "hvm",
+        "platform_details": "Linux/UNIX",
+        "tags": {"os": "debian"},
+    }
+
+
+@pytest.mark.parametrize("user", ["everyone", "12345678901", "Self"])
+def test_an_executable_user_that_is_no_account_self_or_all_is_refused(user):
+    with pytest.raises(ValidationError) as err:
+        _images.validate_image_params({"owners": ["self"], "executable_users": ["all", user]})
+    assert (err.value.field, err.value.rule) == (
+        "executable_users[1]",
+        "must be a 12-digit account id, self or all",
+    )
+
+
+def test_executable_users_all_alone_is_every_public_image_and_refused():
+    with pytest.raises(ValidationError) as err:
+        _images.validate_image_params({"executable_users": ["all"]})
+    assert err.value.field == "owners"
