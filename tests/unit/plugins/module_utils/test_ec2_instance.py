@@ -544,6 +544,7 @@ class FakeEc2:
         )
         if self.launch_fails:
             raw["failure"] = ("terminated", self.launch_fails)
+        self._attach_root_volume(raw, request)
         self.instances[raw["InstanceId"]] = raw
         if request.get("ClientToken"):
             self.tokens[request["ClientToken"]] = raw["InstanceId"]
@@ -616,6 +617,29 @@ class FakeEc2:
 
     # the simulation
 
+    def _attach_root_volume(self, raw, request):
+        """The root volume EC2 makes from the image, with the request's mapping for that device."""
+        (mapping,) = request.get("BlockDeviceMappings") or [{"DeviceName": "/dev/xvda", "Ebs": {}}]
+        ebs = mapping["Ebs"]
+        volume_id = f"vol-{len(self.volumes) + 1:017x}"
+        self.volumes[volume_id] = {
+            "VolumeId": volume_id,
+            "Size": ebs.get("VolumeSize", 8),
+            "VolumeType": ebs.get("VolumeType", "gp3"),
+            "Iops": ebs.get("Iops", 3000),
+            "Throughput": ebs.get("Throughput", 125),
+            "Encrypted": ebs.get("Encrypted", False),
+            **({"KmsKeyId": ebs["KmsKeyId"]} if "KmsKeyId" in ebs else {}),
+        }
+        raw["RootDeviceName"] = mapping["DeviceName"]
+        delete = ebs.get("DeleteOnTermination", True)
+        raw["BlockDeviceMappings"] = [
+            {
+                "DeviceName": mapping["DeviceName"],
+                "Ebs": {"VolumeId": volume_id, "DeleteOnTermination": delete},
+            }
+        ]
+
     def _matches(self, raw, ids, filters):
         if ids is not None and raw["InstanceId"] not in ids:
             return False
@@ -675,6 +699,8 @@ def fake_instance(state, name="web", instance_id="i-0123456789abcdef0", tags=Non
         "state": state,
         "shown": 0,
         "tags": {tag["Key"]: tag["Value"] for tag in tags} if tags else {"Name": name},
+        "Monitoring": {"State": "enabled" if request.get("Monitoring", {}).get("Enabled") else "disabled"},
+        "Placement": {"AvailabilityZone": "us-east-1a", **request.get("Placement", {})},
         "attributes": {
             "disableApiTermination": request.get("DisableApiTermination", False),
             "instanceInitiatedShutdownBehavior": request.get("InstanceInitiatedShutdownBehavior", "stop"),
@@ -1503,3 +1529,483 @@ def test_profile_wait_timeout_is_the_budget_for_a_profile_that_is_not_ready(clie
     with pytest.raises(KeylessAwsError, match="did not become usable by EC2 in 5 seconds"):
         inst.run(params(profile_wait_timeout=5), clients, False, False)
     assert fake_time.now <= 5
+
+
+# --- launch options (issue 15): validation, launch request, live changes, warnings ---------------
+
+GP3 = {"volume_size": 30, "volume_type": "gp3", "iops": 4000, "throughput": 250, "encrypted": True}
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def root_volume(**suboptions):
+    """The root_volume dict as AnsibleModule hands it over: every suboption, None where unset."""
+    return {key: suboptions.get(key) for key in inst.ROOT_VOLUME_API_KEYS} | suboptions
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"root_volume": root_volume(volume_size=0)}, "root_volume.volume_size: must be between 1 and 65536"),
+        (
+            {"root_volume": root_volume(volume_size=16385, volume_type="gp3")},
+            "root_volume.volume_size: must be between 1 and 16384 GiB for volume_type gp3",
+        ),
+        (
+            {"root_volume": root_volume(volume_size=124, volume_type="st1")},
+            "root_volume.volume_size: must be between 125 and 16384 GiB for volume_type st1",
+        ),
+        (
+            {"root_volume": root_volume(volume_size=1025, volume_type="standard")},
+            "root_volume.volume_size: must be between 1 and 1024 GiB for volume_type standard",
+        ),
+        (
+            {"root_volume": root_volume(volume_size=3, volume_type="io1", iops=100)},
+            "root_volume.volume_size: must be between 4 and 16384 GiB for volume_type io1",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="gp2", iops=3000)},
+            "root_volume.iops: is valid only with volume_type io1, io2 or gp3",
+        ),
+        ({"root_volume": root_volume(iops=3000)}, "root_volume.iops: is valid only with volume_type io1"),
+        (
+            {"root_volume": root_volume(volume_type="io2")},
+            "root_volume.iops: is required with volume_type io2",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="gp3", iops=2999)},
+            "root_volume.iops: must be between 3000 and 16000 for volume_type gp3",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="io1", iops=64001)},
+            "root_volume.iops: must be between 100 and 64000 for volume_type io1",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="io2", iops=99)},
+            "root_volume.iops: must be between 100 and 256000 for volume_type io2",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="gp2", throughput=125)},
+            "root_volume.throughput: is valid only with volume_type gp3",
+        ),
+        (
+            {"root_volume": root_volume(volume_type="gp3", throughput=1001)},
+            "root_volume.throughput: must be between 125 and 1000 MiB/s for gp3",
+        ),
+        ({"root_volume": root_volume(kms_key_id=KEY_ARN)}, "root_volume.kms_key_id: needs encrypted: true"),
+        (
+            {"root_volume": root_volume(kms_key_id="my key", encrypted=True)},
+            "root_volume.kms_key_id: must be a KMS key ARN, key id, alias ARN or alias/name",
+        ),
+        ({"availability_zone": "us-east-1"}, "availability_zone: must be an Availability Zone name"),
+        ({"placement_group": "p" * 256}, "placement_group: must be 1 to 255 characters"),
+        (
+            {"state": "absent", "termination_protection": True},
+            "termination_protection: cannot be true with state absent",
+        ),
+    ],
+)
+def test_launch_options_are_refused_naming_the_field_and_the_rule(overrides, message):
+    with pytest.raises(ValidationError, match=f"^{re.escape(message)}"):
+        inst.desired_instance(params(**overrides))
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [
+        root_volume(volume_size=16384, volume_type="gp2"),
+        root_volume(volume_size=65536, volume_type="io2", iops=256000),
+        root_volume(volume_size=4, volume_type="io1", iops=100),
+        root_volume(volume_size=125, volume_type="sc1"),
+        root_volume(volume_type="gp3", iops=16000, throughput=1000),
+        root_volume(encrypted=True, kms_key_id=KEY_ARN),
+        root_volume(encrypted=True, kms_key_id="1234abcd-12ab-34cd-56ef-1234567890ab"),
+        root_volume(encrypted=True, kms_key_id="mrk-1234abcd12ab34cd56ef1234567890ab"),
+        root_volume(encrypted=True, kms_key_id="alias/ebs-root"),
+        root_volume(encrypted=True, kms_key_id="arn:aws:kms:eu-west-1:123456789012:alias/ebs-root"),
+    ],
+)
+def test_what_ebs_accepts_is_taken_as_given(volume):
+    desired = inst.desired_instance(params(root_volume=volume))
+    assert desired.root_volume == {key: value for key, value in volume.items() if value is not None}
+
+
+def test_the_amazon_aws_names_are_aliases_of_ours():
+    options = inst.OPTIONS
+    assert options["subnet_id"]["aliases"] == ["vpc_subnet_id"]
+    assert options["instance_profile"]["aliases"] == ["iam_instance_profile", "instance_role"]
+    assert "aliases" not in options["security_group_ids"]  # amazon.aws takes group names too
+    assert options["root_volume"]["options"]["volume_size"]["aliases"] == ["size"]
+
+
+def request_of(**overrides):
+    actions, predicted = inst.plan_create(inst.desired_instance(params(**overrides)), "/dev/xvda")
+    return actions[0].args["request"], predicted
+
+
+def test_a_public_ip_choice_moves_subnet_and_groups_into_the_primary_interface():
+    request, _unused = request_of(
+        subnet_id="subnet-0123abcd", security_group_ids=["sg-0123abcd"], network={"assign_public_ip": False}
+    )
+    assert request["NetworkInterfaces"] == [
+        {
+            "DeviceIndex": 0,
+            "AssociatePublicIpAddress": False,
+            "SubnetId": "subnet-0123abcd",
+            "Groups": ["sg-0123abcd"],
+        }
+    ]
+    assert "SubnetId" not in request
+    assert "SecurityGroupIds" not in request
+    bare, _unused = request_of(network={"assign_public_ip": True})
+    assert bare["NetworkInterfaces"] == [{"DeviceIndex": 0, "AssociatePublicIpAddress": True}]
+    unset, _unused = request_of(subnet_id="subnet-0123abcd", network={"assign_public_ip": None})
+    assert (unset["SubnetId"], "NetworkInterfaces" in unset) == ("subnet-0123abcd", False)
+
+
+def test_launch_settings_are_sent_as_run_instances_names_them_and_predicted():
+    request, predicted = request_of(
+        root_volume=root_volume(**GP3, delete_on_termination=False),
+        availability_zone="us-east-1b",
+        placement_group="web-cluster",
+        termination_protection=True,
+        instance_initiated_shutdown_behavior="terminate",
+        detailed_monitoring=True,
+        ebs_optimized=True,
+    )
+    assert request["BlockDeviceMappings"] == [
+        {
+            "DeviceName": "/dev/xvda",
+            "Ebs": {
+                "VolumeSize": 30,
+                "VolumeType": "gp3",
+                "Iops": 4000,
+                "Throughput": 250,
+                "Encrypted": True,
+                "DeleteOnTermination": False,
+            },
+        }
+    ]
+    assert request["Placement"] == {"AvailabilityZone": "us-east-1b", "GroupName": "web-cluster"}
+    assert (request["DisableApiTermination"], request["InstanceInitiatedShutdownBehavior"]) == (
+        True,
+        "terminate",
+    )
+    assert (request["Monitoring"], request["EbsOptimized"]) == ({"Enabled": True}, True)
+    assert {key: predicted[key] for key in inst.DIFF_KEYS[7:]} == {
+        "availability_zone": "us-east-1b",
+        "placement_group": "web-cluster",
+        "detailed_monitoring": True,
+        "ebs_optimized": True,
+        "termination_protection": True,
+        "instance_initiated_shutdown_behavior": "terminate",
+        "root_volume": {"volume_id": None, **GP3, "delete_on_termination": False},
+    }
+
+
+def test_false_is_sent_too_and_unset_options_are_not():
+    request, predicted = request_of(
+        termination_protection=False, detailed_monitoring=False, ebs_optimized=False
+    )
+    assert (request["DisableApiTermination"], request["Monitoring"], request["EbsOptimized"]) == (
+        False,
+        {"Enabled": False},
+        False,
+    )
+    plain, predicted = request_of()
+    sent = {"Placement", "BlockDeviceMappings", "DisableApiTermination", "Monitoring", "EbsOptimized"}
+    assert sent & set(plain) == set()
+    assert "termination_protection" not in predicted
+
+
+def test_a_root_volume_needs_the_image_found_and_fails_before_any_launch():
+    desired = inst.desired_instance(params(root_volume=root_volume(volume_size=20)))
+    with pytest.raises(KeylessAwsError, match=f"image {AMI} was not found .DescribeImages.") as caught:
+        inst.plan_create(desired, None)
+    assert caught.value.code == "ImageNotFound"
+    fake = FakeEc2()
+    fake.images = []
+    with pytest.raises(KeylessAwsError, match="root_volume needs the image's root device name"):
+        run_fake(fake, root_volume=root_volume(volume_size=20))
+    assert (fake.calls[-1], fake.mutating()) == ("DescribeImages", [])
+
+
+def test_without_root_volume_the_image_is_not_asked():
+    fake = FakeEc2()
+    run_fake(fake, check_mode=True)
+    assert "DescribeImages" not in fake.calls
+
+
+def settings(**overrides):
+    return current(
+        **{"termination_protection": False, "instance_initiated_shutdown_behavior": "stop", **overrides}
+    )
+
+
+def test_protection_and_shutdown_behaviour_change_with_one_call_each():
+    desired = inst.desired_instance(
+        params(termination_protection=True, instance_initiated_shutdown_behavior="terminate")
+    )
+    actions, predicted = inst.plan_update(settings(), desired)
+    assert [(action.operation, dict(action.args)) for action in actions] == [
+        ("ModifyInstanceAttribute", {"attribute": "disableApiTermination", "value": True}),
+        ("ModifyInstanceAttribute", {"attribute": "instanceInitiatedShutdownBehavior", "value": "terminate"}),
+    ]
+    assert (predicted["termination_protection"], predicted["instance_initiated_shutdown_behavior"]) == (
+        True,
+        "terminate",
+    )
+    same = settings(termination_protection=True, instance_initiated_shutdown_behavior="terminate")
+    assert inst.plan_update(same, desired)[0] == []
+
+
+@pytest.mark.parametrize(
+    ("monitored", "wanted", "operations"),
+    [
+        (False, True, ["MonitorInstances"]),
+        (True, False, ["UnmonitorInstances"]),
+        (True, True, []),
+        (False, None, []),
+    ],
+)
+def test_detailed_monitoring_is_turned_on_or_off(monitored, wanted, operations):
+    desired = inst.desired_instance(params(detailed_monitoring=wanted))
+    actions, predicted = inst.plan_update(current(detailed_monitoring=monitored), desired)
+    assert ops(actions) == operations
+    assert predicted["detailed_monitoring"] is (monitored if wanted is None else wanted)
+
+
+@pytest.mark.parametrize(
+    ("state", "on"), [("pending", True), ("enabled", True), ("disabling", False), ("disabled", False)]
+)
+def test_a_monitoring_state_on_its_way_counts_as_where_it_goes(state, on):
+    assert (
+        inst.instance_view({"InstanceId": INSTANCE, "Monitoring": {"State": state}})["detailed_monitoring"]
+        is on
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "wanted", "operations"),
+    [
+        ("stopped", "stopped", ["ModifyInstanceAttribute"]),
+        ("stopped", "running", ["ModifyInstanceAttribute", "StartInstances"]),
+        ("running", "stopped", ["StopInstances", "ModifyInstanceAttribute"]),
+        ("stopping", "running", ["ModifyInstanceAttribute", "StartInstances"]),
+        ("running", "running", []),
+        ("pending", "running", []),
+    ],
+)
+def test_the_instance_type_changes_only_while_stopped(state, wanted, operations):
+    desired = inst.desired_instance(params(state=wanted, instance_type="t3.large"))
+    actions, predicted = inst.plan_update(current(state=state), desired)
+    assert ops(actions) == operations
+    warned = [
+        warning
+        for warning in inst.drift_warnings(current(state=state), desired)
+        if "instance_type" in warning
+    ]
+    if operations:
+        resize = actions[ops(actions).index("ModifyInstanceAttribute")].args
+        assert (resize["attribute"], resize["value"], predicted["instance_type"]) == (
+            "instanceType",
+            "t3.large",
+            "t3.large",
+        )
+        # Waited for unless seen stopped: a stop just made may still be under way.
+        assert resize.get("wait_first") == (None if state == "stopped" else "stopped")
+        assert warned == []
+    else:
+        assert warned == ["instance_type is 't3.micro', not 't3.large'; it is not changed in place"]
+
+
+def test_absent_refuses_a_protected_instance_unless_the_task_turns_protection_off():
+    protected = current(termination_protection=True)
+    with pytest.raises(
+        KeylessAwsError, match=r"i-0123456789abcdef0 \(web\) has termination protection on"
+    ) as caught:
+        inst.plan_update(protected, inst.desired_instance(params(state="absent")))
+    assert caught.value.code == "TerminationProtected"
+    actions, _unused = inst.plan_update(
+        protected, inst.desired_instance(params(state="absent", termination_protection=False))
+    )
+    assert [(action.operation, dict(action.args)) for action in actions] == [
+        ("ModifyInstanceAttribute", {"attribute": "disableApiTermination", "value": False}),
+        ("TerminateInstances", {}),
+    ]
+    unprotected = current(termination_protection=False)
+    actions, _unused = inst.plan_update(
+        unprotected, inst.desired_instance(params(state="absent", termination_protection=False))
+    )
+    assert ops(actions) == ["TerminateInstances"]
+
+
+def test_launch_only_settings_that_differ_are_warnings():
+    desired = inst.desired_instance(
+        params(availability_zone="us-east-1b", placement_group="web-cluster", ebs_optimized=True)
+    )
+    found = current(availability_zone="us-east-1a", placement_group=None, ebs_optimized=False)
+    assert inst.drift_warnings(found, desired) == [
+        "availability_zone is 'us-east-1a', not 'us-east-1b'; it is not changed in place",
+        "placement_group is None, not 'web-cluster'; it is not changed in place",
+        "ebs_optimized is False, not True; it is not changed in place",
+    ]
+    assert inst.plan_update(found, desired)[0] == []
+    same = current(availability_zone="us-east-1b", placement_group="web-cluster", ebs_optimized=True)
+    assert inst.drift_warnings(same, desired) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "address", "wanted", "warnings"),
+    [
+        ("running", None, True, ["network.assign_public_ip is True but the instance has no public IP"]),
+        (
+            "running",
+            "203.0.113.5",
+            False,
+            ["network.assign_public_ip is False but the instance has public IP 203.0.113.5"],
+        ),
+        ("running", "203.0.113.5", True, []),
+        ("running", None, False, []),
+        ("stopped", None, True, []),  # a stopped instance has no public address, whatever it had
+        ("running", None, None, []),
+    ],
+)
+def test_a_public_address_that_differs_is_a_warning_while_running(state, address, wanted, warnings):
+    desired = inst.desired_instance(params(network={"assign_public_ip": wanted}))
+    found = inst.drift_warnings(current(state=state, public_ip_address=address), desired)
+    assert [warning.split(";")[0] for warning in found] == warnings
+
+
+def test_root_volume_differences_are_warnings_for_the_suboptions_given():
+    volume = {
+        "volume_id": "vol-1",
+        "volume_size": 8,
+        "volume_type": "gp3",
+        "iops": 3000,
+        "throughput": 125,
+        "encrypted": True,
+        "kms_key_id": KEY_ARN,
+        "delete_on_termination": True,
+    }
+    wanted = {"volume_size": 30, "volume_type": "gp3", "kms_key_id": "1234abcd-12ab-34cd-56ef-1234567890ab"}
+    assert inst.root_volume_warnings(volume, wanted) == [
+        "root_volume.volume_size is 8, not 30; it is not changed in place"
+    ]
+    assert inst.root_volume_warnings(volume, {"kms_key_id": "alias/anything", "iops": 3000}) == []
+    assert inst.root_volume_warnings(volume, {"kms_key_id": KEY_ARN.replace("1234abcd", "9999abcd")}) == [
+        f"root_volume.kms_key_id is {KEY_ARN!r}, not {KEY_ARN.replace('1234abcd', '9999abcd')!r}; "
+        "it is not changed in place"
+    ]
+    assert inst.root_volume_warnings(None, wanted) == []
+
+
+def test_settings_are_read_only_when_the_task_names_them(fake_time):
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake)
+    assert result["changed"] is False
+    assert fake.calls == ["DescribeInstances"]
+    assert "termination_protection" not in result["instance"]
+    fake.calls.clear()
+    run_fake(fake, termination_protection=False, instance_initiated_shutdown_behavior="stop")
+    assert fake.calls == ["DescribeInstances", "DescribeInstanceAttribute", "DescribeInstanceAttribute"]
+
+
+def test_live_changes_are_made_then_hold(fake_time):
+    fake = FakeEc2()
+    wanted = {
+        "termination_protection": True,
+        "instance_initiated_shutdown_behavior": "terminate",
+        "detailed_monitoring": True,
+    }
+    launched = run_fake(fake, root_volume=root_volume(**GP3))
+    instance_id = launched["instance"]["instance_id"]
+    assert launched["instance"]["root_volume"] == {
+        "volume_id": "vol-00000000000000001",
+        **GP3,
+        "kms_key_id": None,
+        "delete_on_termination": True,
+    }
+    fake.calls.clear()
+    changed = run_fake(fake, **wanted)
+    assert changed["operations"] == ["ModifyInstanceAttribute", "ModifyInstanceAttribute", "MonitorInstances"]
+    raw = fake.instances[instance_id]
+    assert raw["attributes"] == {
+        "disableApiTermination": True,
+        "instanceInitiatedShutdownBehavior": "terminate",
+    }
+    assert raw["Monitoring"] == {"State": "pending"}  # pending counts as on: the second run changes nothing
+    assert {key: changed["instance"][key] for key in wanted} == wanted
+    again = run_fake(fake, **wanted)
+    assert (again["changed"], again["operations"]) == (False, [])
+    refused = pytest.raises(KeylessAwsError, match="has termination protection on")
+    with refused:
+        run_fake(fake, state="absent")
+    assert fake.instances[instance_id]["state"] == "running"
+    gone = run_fake(fake, state="absent", termination_protection=False)
+    assert gone["operations"] == ["ModifyInstanceAttribute", "TerminateInstances"]
+    assert fake.instances[instance_id]["state"] == "terminated"
+
+
+def test_check_mode_predicts_live_changes_and_calls_nothing(fake_time):
+    fake = FakeEc2(fake_instance("running"))
+    fake.instances["i-0123456789abcdef0"]["attributes"]["disableApiTermination"] = True
+    wanted = {"instance_initiated_shutdown_behavior": "terminate", "detailed_monitoring": True}
+    predicted = run_fake(fake, check_mode=True, state="stopped", instance_type="t3.large", **wanted)
+    assert predicted["operations"] == [
+        "ModifyInstanceAttribute",
+        "MonitorInstances",
+        "StopInstances",
+        "ModifyInstanceAttribute",
+    ]
+    assert {key: predicted["instance"][key] for key in ("state", "instance_type", *wanted)} == {
+        "state": "stopped",
+        "instance_type": "t3.large",
+        **wanted,
+    }
+    gone = run_fake(fake, check_mode=True, state="absent", termination_protection=False)
+    assert (gone["operations"], gone["instance"]) == (["ModifyInstanceAttribute", "TerminateInstances"], {})
+    with pytest.raises(KeylessAwsError, match="has termination protection on"):
+        run_fake(fake, check_mode=True, state="absent")
+    assert fake.mutating() == []
+
+
+def test_the_type_is_changed_once_the_stop_is_over_even_without_wait(fake_time):
+    # AWS refuses a type change until the instance is stopped (IncorrectInstanceState); the fake
+    # stays stopping for two reads.
+    fake = FakeEc2(fake_instance("running"))
+    result = run_fake(fake, state="stopped", instance_type="t3.large", wait=False)
+    assert result["operations"] == ["StopInstances", "ModifyInstanceAttribute"]
+    assert fake.instances["i-0123456789abcdef0"]["InstanceType"] == "t3.large"
+    again = run_fake(fake, state="running", instance_type="t3.xlarge")
+    assert again["operations"] == ["ModifyInstanceAttribute", "StartInstances"]
+    assert (fake.instances["i-0123456789abcdef0"]["InstanceType"], again["instance"]["state"]) == (
+        "t3.xlarge",
+        "running",
+    )
+
+
+def test_the_root_volume_of_an_existing_instance_is_read_and_differences_warned(fake_time):
+    fake = FakeEc2()
+    run_fake(fake, root_volume=root_volume(volume_size=20, volume_type="gp3"))
+    fake.calls.clear()
+    result = run_fake(fake, root_volume=root_volume(volume_size=40, volume_type="gp3", encrypted=True))
+    assert fake.calls.count("DescribeVolumes") == 1
+    assert (result["changed"], result["warnings"]) == (
+        False,
+        [
+            "root_volume.volume_size is 20, not 40; it is not changed in place",
+            "root_volume.encrypted is False, not True; it is not changed in place",
+        ],
+    )
+
+
+def test_diff_shows_the_launch_settings_the_task_read():
+    resource = inst.InstanceResource(params(), FakeClients(FakeEc2()), True)
+    before = current(termination_protection=False, detailed_monitoring=False, availability_zone="us-east-1a")
+    shown = resource.diff_view(before)
+    assert (shown["termination_protection"], shown["detailed_monitoring"], shown["availability_zone"]) == (
+        False,
+        False,
+        "us-east-1a",
+    )
+    assert "root_volume" not in shown
