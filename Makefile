@@ -22,6 +22,8 @@ STAMP := .requirements.stamp
 # The pins are complete and the machine's pip configuration may add extra indexes whose
 # warnings would drown the output: -qq still prints errors.
 PIP_INSTALL := pip install -qq --progress-bar off --disable-pip-version-check --no-compile
+# The virtualenvs' own install writes pip's normal output to a log that build_venv reads.
+PIP_INSTALL_LOGGED := pip install --progress-bar off --disable-pip-version-check --no-compile
 
 BUILD := $(CURDIR)/.build
 REPORTS := $(BUILD)/reports
@@ -64,24 +66,36 @@ help:
 
 # --- virtualenvs: rebuilt from scratch whenever their requirements file changes ---------------
 
+# A fresh clone's first `make demo` or `make test` spends a minute or more here, so the recipe
+# says what it does: the package count, a line per 20 packages pip collects, the install, the
+# time. pip's own output (its warnings about the machine's extra indexes included) goes to a log
+# in the virtualenv, shown in part only when pip fails. The stamp is written last, so an
+# interrupted build is redone from scratch next time.
+# $(call build_venv,python,venv,requirements)
+define build_venv
+	@n=$$(grep -cE '^[A-Za-z0-9][^ ]*==' $(3)); start=$$SECONDS; log=$(2)/pip-install.log; \
+	echo "== building $(2): installing $$n pinned packages from $(3) with $$($(1) -c 'import sys; print(sys.executable, sys.version.split()[0])') (about a minute; once, until $(3) changes)"; \
+	rm -rf $(2); $(1) -m venv $(2); : >$$log; \
+	echo "   pip: collecting the $$n packages (from the package index, pip's cache or local wheels), then installing them; its full output: $$log"; \
+	$(2)/bin/$(PIP_INSTALL_LOGGED) -r $(3) >$$log 2>&1 & pip=$$!; \
+	tail -n +1 -f --pid=$$pip $$log | awk -v n=$$n \
+	  '/^(Collecting|Processing) /{c++; if (c % 20 == 0) {printf "   %d/%d collected\n", c, n; fflush()}} \
+	   /^Installing collected packages/{printf "   %d/%d collected; installing them\n", c, n; fflush()}'; \
+	wait $$pip || { rc=$$?; echo "error: pip failed ($$rc); the end of $$log:" >&2; tail -n 25 $$log >&2; exit $$rc; }; \
+	echo "== $(2) ready in $$((SECONDS - start)) s"
+	@touch $(2)/$(STAMP)
+endef
+
 venv: $(VENV)/$(STAMP)
 
 $(VENV)/$(STAMP): $(REQ311)
-	@echo "== creating $(VENV) from $(REQ311) with $$($(PY311) -c 'import sys; print(sys.executable, sys.version.split()[0])')"
 	@$(PY311) -c 'import sys; sys.version_info[:2] == (3, 11) or print("note: PY311=$(PY311) is not Python 3.11; $(REQ311) was locked for 3.11")'
-	rm -rf $(VENV)
-	$(PY311) -m venv $(VENV)
-	$(VENV)/bin/$(PIP_INSTALL) -r $(REQ311)
-	touch $@
+	$(call build_venv,$(PY311),$(VENV),$(REQ311))
 
 venv-py312: $(if $(PY312),$(VENV312)/$(STAMP))
 
 $(VENV312)/$(STAMP): $(REQ312)
-	@echo "== creating $(VENV312) from $(REQ312) with $(PY312)"
-	rm -rf $(VENV312)
-	$(PY312) -m venv $(VENV312)
-	$(VENV312)/bin/$(PIP_INSTALL) -r $(REQ312)
-	touch $@
+	$(call build_venv,$(PY312),$(VENV312),$(REQ312))
 
 # The same relative link tests/conftest.py makes: .build/collections/ansible_collections/keyless/aws
 # -> the repository root, so `keyless.aws` resolves to the checkout.
