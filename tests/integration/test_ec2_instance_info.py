@@ -111,6 +111,11 @@ def test_instances_read_by_name_ids_and_filters_are_what_ec2_describes(run_playb
     )
     other = launch(ec2, "info-other")
     launch(ec2, "info-web?")  # a Name that the name, read as a pattern, would also match
+    # On a bad day EC2 plays its transitions (pending, shutting-down): settle them first, so the
+    # module and boto3 read the same states.
+    settle = {"Delay": 1, "MaxAttempts": 120}
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[ended], WaiterConfig=settle)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[web, other], WaiterConfig=settle)
     results_file, playbook = tmp_path / "results.json", tmp_path / "ec2_instance_info.yml"
     playbook.write_text(PLAYBOOK)
 
