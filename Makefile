@@ -74,7 +74,7 @@ help:
 # $(call build_venv,python,venv,requirements)
 define build_venv
 	@n=$$(grep -cE '^[A-Za-z0-9][^ ]*==' $(3)); start=$$SECONDS; log=$(2)/pip-install.log; \
-	echo "== building $(2): installing $$n pinned packages from $(3) with $$($(1) -c 'import sys; print(sys.executable, sys.version.split()[0])') (about a minute; once, until $(3) changes)"; \
+	echo "== building $(2): installing $$n pinned packages from $(3) with $$($(1) -c 'import sys; print(sys.executable, sys.version.split()[0])') (a minute or two; once, until $(3) changes)"; \
 	rm -rf $(2); $(1) -m venv $(2); : >$$log; \
 	echo "   pip: collecting the $$n packages (from the package index, pip's cache or local wheels), then installing them; its full output: $$log"; \
 	$(2)/bin/$(PIP_INSTALL_LOGGED) -r $(3) >$$log 2>&1 & pip=$$!; \
