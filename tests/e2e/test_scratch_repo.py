@@ -59,7 +59,9 @@ SITE = """\
 
 
 def head_commit() -> str:
-    found = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
     return found.stdout.strip()
 
 
@@ -107,7 +109,7 @@ def test_a_scratch_repo_installs_the_collection_from_git_and_converges_a_group(
     sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     if not (REPO / ".git").exists():
-        pytest.skip("the checkout has no .git: the scratch repository installs the collection from its git history")
+        pytest.skip("the checkout has no .git: the scratch repository installs the collection from git")
     root = scratch_repo(tmp_path_factory.mktemp("scratch-repo"), sandbox.bucket)
     assert not root.resolve().is_relative_to(REPO.resolve())
     env = environment(sandbox)
@@ -116,7 +118,8 @@ def test_a_scratch_repo_installs_the_collection_from_git_and_converges_a_group(
                "-p", "collections"]
     installed = launcher.run(install, env, root, TIMEOUT, merge_stderr=True)
     assert installed.rc == 0, str(installed)
-    listed = launcher.run([tool(sandbox, "ansible-galaxy"), "collection", "list", "keyless.aws"], env, root, TIMEOUT)
+    listing = [tool(sandbox, "ansible-galaxy"), "collection", "list", "keyless.aws"]
+    listed = launcher.run(listing, env, root, TIMEOUT)
     assert listed.rc == 0, str(listed)
     assert f"# {root / 'collections' / 'ansible_collections'}" in listed.stdout, listed.stdout
 
@@ -128,7 +131,8 @@ def test_a_scratch_repo_installs_the_collection_from_git_and_converges_a_group(
         HOSTS[0]: 4, HOSTS[1]: 1}
     second = launcher.run(playbook, env, root, TIMEOUT, merge_stderr=True)
     assert second.rc == 0, str(second)
-    assert {host: counts["changed"] for host, counts in play_recap(second.stdout).items()} == dict.fromkeys(HOSTS, 0)
+    second_changed = {host: counts["changed"] for host, counts in play_recap(second.stdout).items()}
+    assert second_changed == dict.fromkeys(HOSTS, 0)
 
     iam = admin(sandbox, "iam")
     role = iam.get_role(RoleName=ROLE)["Role"]

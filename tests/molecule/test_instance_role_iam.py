@@ -27,9 +27,12 @@ KEYS = ("AKIAIOSFODNN7EXAMPLE", "molecule-test-secret")
 ROLE = "molecule-writer"
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 NOTHING = {"roles": {}, "profiles": {}}
+ALIAS = "arn:aws:kms:us-east-1:123456789012:alias/logs"
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +143,8 @@ def new_key(endpoint: str) -> str:
 
 def test_molecule_converges_once_and_then_changes_nothing(tmp_path: Path, endpoint: str) -> None:
     key = new_key(endpoint)
-    result = run([str(BIN_DIR / "molecule"), "test", "-s", "moto"], environment(tmp_path, endpoint, key), ROLE_DIR)
+    molecule = [str(BIN_DIR / "molecule"), "test", "-s", "moto"]
+    result = run(molecule, environment(tmp_path, endpoint, key), ROLE_DIR)
     assert result.rc == 0, result
     assert "idempotence] Executed: Successful" in result.output
     assert deployed(endpoint) == converged(key)
@@ -161,7 +165,7 @@ def test_check_mode_changes_nothing_present_or_absent(tmp_path: Path, endpoint: 
     assert deployed(endpoint) == converged(key)
 
 
-def test_absent_removes_profile_policy_and_role_and_then_changes_nothing(tmp_path: Path, endpoint: str) -> None:
+def test_absent_removes_profile_policy_and_role_then_changes_nothing(tmp_path: Path, endpoint: str) -> None:
     key = new_key(endpoint)
     assert changed(converge(tmp_path, endpoint, key)) == 3
     removed = converge(tmp_path, endpoint, key, instance_role_state="absent")
@@ -185,14 +189,15 @@ def test_a_whole_policy_document_instead_of_grants(tmp_path: Path, endpoint: str
         ({"instance_role_grants": [{"bucket": "logs", "colour": "red"}]},
          "instance_role_grants.colour. Supported parameters include: actions, bucket, kms_key_arn, prefix"),
         ({"instance_role_grants": [{"prefix": "web/"}]}, "missing required arguments: bucket"),
-        ({"instance_role_grants": [{"bucket": ""}]}, 'instance_role_grants[0].bucket must be the name of an S3 bucket, not ""'),
+        ({"instance_role_grants": [{"bucket": ""}]},
+         'instance_role_grants[0].bucket must be the name of an S3 bucket, not ""'),
         ({"instance_role_grants": [{"bucket": "logs"}, {"bucket": "logs/*"}]},
          'instance_role_grants[1].bucket must be the name of an S3 bucket, not "logs/*"'),
         ({"instance_role_grants": [{"bucket": "logs", "actions": []}]},
          "instance_role_grants[0].actions must name at least one action"),
-        ({"instance_role_grants": [{"bucket": "logs", "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/logs"}]},
-         "instance_role_grants[0].kms_key_arn must be a KMS key ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID),"
-         " not arn:aws:kms:us-east-1:123456789012:alias/logs"),
+        ({"instance_role_grants": [{"bucket": "logs", "kms_key_arn": ALIAS}]},
+         "instance_role_grants[0].kms_key_arn must be a KMS key ARN"
+         f" (arn:PARTITION:kms:REGION:ACCOUNT:key/ID), not {ALIAS}"),
         ({"instance_role_policy": {"Version": "2012-10-17", "Statement": []}},
          "instance_role_grants and instance_role_policy are both set: give one of them"),
         ({"instance_role_grants": []}, "instance_role_grants or instance_role_policy is required"),
