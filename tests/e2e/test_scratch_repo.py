@@ -49,9 +49,11 @@ SITE = """\
           delegate_to: localhost
       run_once: true
 
-    - name: One instance per host, with the profile
+    - name: One instance per host, with the profile, launched from the controller
       ansible.builtin.include_role:
         name: keyless.aws.instance
+        apply:
+          delegate_to: localhost
       vars:
         instance_name: "{{ inventory_hostname }}"
         instance_profile: "{{ instance_role_result.profile_name }}"
