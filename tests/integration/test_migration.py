@@ -116,13 +116,19 @@ def test_amazon_aws_playbook_runs_with_only_module_names_changed_then_changes_no
         "results_file": str(results_file),
     }
 
-    first = run_playbook(playbook, extra_vars=extra_vars)
-    assert first.rc == 0, first
-    assert play_recap(first.stdout)["localhost"]["changed"] == FIRST_RUN_CHANGES, first.stdout
+    def changes(check: bool) -> int:
+        result = run_playbook(playbook, extra_vars=extra_vars, check=check)
+        assert result.rc == 0, result
+        return play_recap(result.stdout)["localhost"]["changed"]
+
+    # Check mode on the empty account predicts every change and makes none.
+    assert changes(check=True) == FIRST_RUN_CHANGES
+    assert aws_state.world(aws.url) == {"roles": {}, "profiles": {}, "instances": {}}
+    assert not results_file.exists()
+    assert changes(check=False) == FIRST_RUN_CHANGES
     seen_first = json.loads(results_file.read_text())
-    again = run_playbook(playbook, extra_vars=extra_vars)
-    assert again.rc == 0, again
-    assert play_recap(again.stdout)["localhost"]["changed"] == 0, again.stdout
+    assert changes(check=True) == 0
+    assert changes(check=False) == 0
 
     expected_role = aws_state.new_role(
         TRUST,
