@@ -2,7 +2,8 @@
 
 Run: ``python sandbox/aws_server.py --port 0 --port-file PATH [--host 127.0.0.1]``.
 ``GET /_keyless/calls`` lists the recorded calls, ``POST /_keyless/calls/reset`` clears them;
-moto's own ``/moto-api/...`` endpoints work as usual and are not recorded.
+moto's own ``/moto-api/...`` endpoints work as usual and are not recorded. ``Ec2Gaps`` plays two
+EC2 behaviours moto lacks (protection at launch, detailed monitoring changes).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,17 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from awscalls import CALLS_PATH, RESET_CALLS_PATH
-from bad_day import BAD_DAY_PATH, CALL_KEY, BadDay, parse_spec, read_form_body
+from bad_day import (
+    BAD_DAY_PATH,
+    CALL_KEY,
+    BadDay,
+    error_answer,
+    find_instance,
+    numbered,
+    parse_spec,
+    read_form_body,
+    request_params,
+)
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -326,12 +338,83 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+_LAUNCHED_ID = re.compile(r"<instanceId>(i-[0-9a-f]+)</instanceId>")
+_EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+
+class Ec2Gaps:
+    """Two EC2 behaviours moto 5.2 lacks and keyless.aws.ec2_instance uses, played on moto's objects.
+
+    - RunInstances ignores ``DisableApiTermination=true`` (moto launches the instance
+      unprotected); AWS launches it protected. Set on the launched instances after moto answers.
+    - MonitorInstances and UnmonitorInstances are not implemented (a 500). AWS turns detailed
+      monitoring on or off and answers each instance's new state, ``pending`` or ``disabling``
+      (EC2 API Reference); here the change is immediate, like every moto state change.
+    Everything else passes through untouched.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        call = environ.get(CALL_KEY) or {}
+        operation = call.get("operation")
+        if call.get("service") != "ec2" or operation not in ("RunInstances", *_MONITORING):
+            return self._app(environ, start_response)
+        params = request_params(environ)
+        if operation == "RunInstances":
+            return self._launch(environ, start_response, call["region"], params)
+        return self._monitoring(start_response, call["region"], operation, numbered(params, "InstanceId"))
+
+    def _launch(self, environ: Environ, start_response: StartResponse, region: str,
+                params: dict[str, str]) -> Iterable[bytes]:
+        if params.get("DisableApiTermination") != "true":
+            return self._app(environ, start_response)
+        chunks = self._app(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        for instance_id in _LAUNCHED_ID.findall(body.decode("utf-8", "replace")):
+            instance = find_instance(region, instance_id)
+            if instance is not None:
+                instance.disable_api_termination = True
+        return [body]
+
+    @staticmethod
+    def _monitoring(start_response: StartResponse, region: str, operation: str,
+                    instance_ids: list[str]) -> list[bytes]:
+        stored, answered = _MONITORING[operation]
+        items = []
+        for instance_id in instance_ids:
+            instance = find_instance(region, instance_id)
+            if instance is None:
+                answer = error_answer("ec2", 400, "InvalidInstanceID.NotFound",
+                                      f"The instance ID '{instance_id}' does not exist")
+                start_response("400 Bad Request", answer.headers)
+                return [answer.body]
+            instance.monitoring_state = stored
+            items.append(f"<item><instanceId>{instance_id}</instanceId>"
+                         f"<monitoring><state>{answered}</state></monitoring></item>")
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{operation}Response xmlns="{_EC2_NS}">'
+                f"<requestId>{uuid.uuid4()}</requestId><instancesSet>{''.join(items)}</instancesSet>"
+                f"</{operation}Response>").encode()
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+# What moto stores, and what EC2 answers right after the call.
+_MONITORING = {"MonitorInstances": ("enabled", "pending"), "UnmonitorInstances": ("disabled", "disabling")}
+
+
 def build_app(preload: list[str], bad_day: str = "off") -> CallRecorder:
     dispatcher = DomainDispatcherApplication(create_backend_app)
     for service in preload:
         # Importing a backend takes up to a second (ec2); pay it before the first call.
         dispatcher.app_instances[service] = create_backend_app(service)
-    return CallRecorder(BadDay(dispatcher, parse_spec(bad_day)))
+    return CallRecorder(BadDay(Ec2Gaps(dispatcher), parse_spec(bad_day)))
 
 
 def _write_port_file(path: Path, port: int) -> None:
