@@ -256,10 +256,10 @@ def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_
 
 
 # --- launch options (issue 15) ----------------------------------------------------------------
-# moto does not play: DisableApiTermination at launch (ignored), MonitorInstances and
-# UnmonitorInstances (not implemented), placement groups (not implemented; GroupName ignored),
-# Iops and Throughput of a root volume (dropped), top-level SecurityGroups of an instance launched
-# with NetworkInterfaces (only on the interface). Those branches are unit tests with faked answers.
+# moto does not play: placement groups (not implemented; GroupName ignored), Iops and Throughput
+# of a root volume (dropped; io1/io2 refused), top-level SecurityGroups of an instance launched with
+# NetworkInterfaces (only on the interface). Those branches are unit tests with faked answers.
+# DisableApiTermination at launch and MonitorInstances/UnmonitorInstances the sandbox plays (below).
 
 
 def attribute(ec2, instance_id: str, name: str) -> Any:
@@ -447,3 +447,41 @@ def test_shutdown_behaviour_and_the_type_of_a_stopped_instance_are_changed(conve
         "t3.medium",
     )
     assert converge_instance(name="resized", instance_type="t3.medium")["changed"] is False
+
+
+# The sandbox plays these two (sandbox/aws_server.py, Ec2Gaps): moto ignores DisableApiTermination
+# at launch and does not implement MonitorInstances / UnmonitorInstances.
+
+
+def test_an_instance_launched_protected_is_protected_and_stays_unchanged(converge_instance, ec2, aws):
+    task = {"name": "born-guarded", "image_id": IMAGE, "termination_protection": True}
+    launched = converge_instance(**task)
+    instance_id = launched["instance"]["instance_id"]
+    assert launched["instance"]["termination_protection"] is True
+    assert attribute(ec2, instance_id, "disableApiTermination") is True
+    awscalls.reset_calls(aws.url)
+    again = converge_instance(**task)
+    assert (again["changed"], again["operations"]) == (False, [])
+    assert awscalls.mutating_calls(awscalls.fetch_calls(aws.url)) == []
+    gone = converge_instance(name="born-guarded", state="absent", termination_protection=False)
+    assert gone["operations"] == ["ModifyInstanceAttribute", "TerminateInstances"]
+    assert state_of(ec2, instance_id) == "terminated"
+
+
+def test_detailed_monitoring_is_turned_on_and_off_on_a_live_instance(converge_instance, ec2, aws):
+    instance_id = launch_directly(ec2, "watched")
+    assert described(ec2, instance_id)["Monitoring"]["State"] == "disabled"
+    awscalls.reset_calls(aws.url)
+    predicted = converge_instance(check=True, name="watched", detailed_monitoring=True)
+    assert (predicted["operations"], predicted["instance"]["detailed_monitoring"]) == (
+        ["MonitorInstances"],
+        True,
+    )
+    assert awscalls.mutating_calls(awscalls.fetch_calls(aws.url)) == []
+    on = converge_instance(name="watched", detailed_monitoring=True)
+    assert on["operations"] == ["MonitorInstances"]
+    assert described(ec2, instance_id)["Monitoring"]["State"] == "enabled"
+    assert converge_instance(name="watched", detailed_monitoring=True)["changed"] is False
+    off = converge_instance(name="watched", detailed_monitoring=False)
+    assert (off["operations"], off["instance"]["detailed_monitoring"]) == (["UnmonitorInstances"], False)
+    assert described(ec2, instance_id)["Monitoring"]["State"] == "disabled"
