@@ -990,7 +990,8 @@ class InstanceResource(Resource):
         return {key: state[key] for key in DIFF_KEYS if key in state}
 
 
-# What --diff shows: the settable fields, and the launch settings the task may name.
+# What --diff shows: the settable fields, and the launch settings the task may name. Not the
+# public address: a stop drops it (an Elastic IP stays), which no prediction can tell.
 DIFF_KEYS = (
     "state",
     "instance_type",
@@ -998,7 +999,6 @@ DIFF_KEYS = (
     "iam_instance_profile_arn",
     "metadata_options",
     "tags",
-    "public_ip_address",
     "availability_zone",
     "placement_group",
     "detailed_monitoring",

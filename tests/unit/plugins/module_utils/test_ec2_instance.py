@@ -1691,7 +1691,7 @@ def test_launch_settings_are_sent_as_run_instances_names_them_and_predicted():
         "terminate",
     )
     assert (request["Monitoring"], request["EbsOptimized"]) == ({"Enabled": True}, True)
-    assert {key: predicted[key] for key in inst.DIFF_KEYS[7:]} == {
+    assert {key: predicted[key] for key in inst.DIFF_KEYS[6:]} == {
         "availability_zone": "us-east-1b",
         "placement_group": "web-cluster",
         "detailed_monitoring": True,
@@ -2009,3 +2009,20 @@ def test_diff_shows_the_launch_settings_the_task_read():
         "us-east-1a",
     )
     assert "root_volume" not in shown
+
+
+def test_attributes_are_changed_in_the_form_ec2_reads_and_read_back(clients):
+    # moto plays ModifyInstanceAttribute's Attribute/Value form for the shutdown behaviour only, and
+    # the typed {"Value": ...} form for the others; a wrong form is silently ignored.
+    ec2 = clients.ec2
+    instance_id = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    _ec2.modify_instance_attribute(ec2, instance_id, "instanceInitiatedShutdownBehavior", "terminate")
+    _ec2.modify_instance_attribute(ec2, instance_id, "disableApiTermination", True)
+    assert _ec2.instance_attribute(ec2, instance_id, "instanceInitiatedShutdownBehavior") == "terminate"
+    assert _ec2.instance_attribute(ec2, instance_id, "disableApiTermination") is True
+    ec2.stop_instances(InstanceIds=[instance_id])
+    _ec2.modify_instance_attribute(ec2, instance_id, "instanceType", "t3.large")
+    assert _ec2.describe_instance(ec2, instance_id)["InstanceType"] == "t3.large"
+    root_device = _ec2.image_root_device(ec2, AMI)
+    assert root_device == _ec2.describe_instance(ec2, instance_id)["RootDeviceName"]
+    assert _ec2.image_root_device(ec2, "ami-0123456789abcdef0") is None
