@@ -81,8 +81,8 @@ def setup(endpoint: str, root: Path, hosts: dict[str, dict[str, Any]], group_var
     return root
 
 
-def play(endpoint: str, root: Path, *options: str) -> tuple[launcher.Finished, dict[str, str]]:
-    """``ansible-playbook -i inventory site.yml``; the launched group's hosts and their instance ids."""
+def play(endpoint: str, root: Path, *options: str) -> launcher.Finished:
+    """``ansible-playbook -i inventory site.yml``, which leaves the launched group in launched.json."""
     results = root / "launched.json"
     results.unlink(missing_ok=True)
     extra = {
@@ -101,8 +101,12 @@ def play(endpoint: str, root: Path, *options: str) -> tuple[launcher.Finished, d
         *options,
         str(root / "site.yml"),
     ]
-    finished = launcher.run(command, playbook_env(root), root, PLAYBOOK_TIMEOUT)
-    return finished, json.loads(results.read_text()) if results.exists() else {}
+    return launcher.run(command, playbook_env(root), root, PLAYBOOK_TIMEOUT)
+
+
+def launched_group(root: Path) -> dict[str, str]:
+    """The hosts of the inventory group ``launched`` after the last play, and their instance ids."""
+    return json.loads((root / "launched.json").read_text())
 
 
 def make_image(endpoint: str, name: str) -> str:
@@ -139,7 +143,8 @@ def test_every_host_of_the_group_gets_its_instance_into_inventory(
     hosts = {"web-1": {"instance_name": "web-1-vm"}, "web-2": {"instance_name": "web-2-vm"}}
     root = setup(aws.url, tmp_path, hosts, {})
 
-    first, launched = play(aws.url, root)
+    first = play(aws.url, root)
+    launched = launched_group(root)
 
     assert first.rc == 0, str(first)
     ids = {
@@ -147,7 +152,8 @@ def test_every_host_of_the_group_gets_its_instance_into_inventory(
         for name in ("web-1-vm", "web-2-vm")
     }
     assert launched == {name: found[0] for name, found in ids.items()}, (launched, ids)
-    second, relaunched = play(aws.url, root)
+    second = play(aws.url, root)
+    relaunched = launched_group(root)
     assert second.rc == 0, str(second)
     assert {host: count for host, count in changed(second).items() if host != "localhost"} == {
         "web-1": 0,
@@ -161,13 +167,13 @@ def test_an_instance_keeps_its_image_when_a_newer_one_is_released(
 ) -> None:
     old = make_image(aws.url, "keyless-pin-test-20260101")
     root = setup(aws.url, tmp_path, {"pinned": {"instance_name": "pinned-vm"}}, {})
-    first, _ = play(aws.url, root)
+    first = play(aws.url, root)
     assert first.rc == 0, str(first)
     (launched,) = live(aws.url, "pinned-vm")
     assert launched["ImageId"] == old
     new = make_image(aws.url, "keyless-pin-test-20260201")
 
-    rerun, _ = play(aws.url, root)
+    rerun = play(aws.url, root)
 
     assert rerun.rc == 0, str(rerun)
     assert changed(rerun)["pinned"] == 0
@@ -177,17 +183,18 @@ def test_an_instance_keeps_its_image_when_a_newer_one_is_released(
     ]
 
     # Asked to, the role replaces the instance with one launched from the newest image.
-    predicted, _ = play(aws.url, root, "--check", "-e", "instance_replace_on_new_image=true")
+    predicted = play(aws.url, root, "--check", "-e", "instance_replace_on_new_image=true")
     assert predicted.rc == 0, str(predicted)
     assert changed(predicted)["pinned"] >= 1
     assert [found["InstanceId"] for found in live(aws.url, "pinned-vm")] == [launched["InstanceId"]]
-    replaced, inventory = play(aws.url, root, "-e", "instance_replace_on_new_image=true")
+    replaced = play(aws.url, root, "-e", "instance_replace_on_new_image=true")
+    inventory = launched_group(root)
     assert replaced.rc == 0, str(replaced)
     (relaunched,) = live(aws.url, "pinned-vm")
     assert relaunched["ImageId"] == new
     assert relaunched["InstanceId"] != launched["InstanceId"]
     assert inventory == {"pinned-vm": relaunched["InstanceId"]}
-    settled, _ = play(aws.url, root, "-e", "instance_replace_on_new_image=true")
+    settled = play(aws.url, root, "-e", "instance_replace_on_new_image=true")
     assert settled.rc == 0, str(settled)
     assert changed(settled)["pinned"] == 0
 
@@ -203,7 +210,7 @@ def test_launch_settings_reach_the_instance(aws: launcher.Service, tmp_path: Pat
     }
     root = setup(aws.url, tmp_path, {"settings": {"instance_name": "settings-vm"}}, settings)
 
-    first, _ = play(aws.url, root)
+    first = play(aws.url, root)
 
     assert first.rc == 0, str(first)
     (instance,) = live(aws.url, "settings-vm")
@@ -225,6 +232,6 @@ def test_launch_settings_reach_the_instance(aws: launcher.Service, tmp_path: Pat
     assert instance["Monitoring"]["State"] in {"enabled", "pending"}
     assert attribute("disableApiTermination") is True
     assert attribute("instanceInitiatedShutdownBehavior") == "terminate"
-    second, _ = play(aws.url, root)
+    second = play(aws.url, root)
     assert second.rc == 0, str(second)
     assert changed(second)["settings"] == 0

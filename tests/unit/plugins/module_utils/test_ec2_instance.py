@@ -579,7 +579,7 @@ class FakeEc2:
         """Both documented forms; the instance type changes only while stopped (IncorrectInstanceState)."""
         self.calls.append("ModifyInstanceAttribute")
         if Attribute is None:
-            ((member, value),) = typed.items()
+            [(member, value)] = list(typed.items())
             Attribute, Value = member[0].lower() + member[1:], value["Value"]
         raw = self.instances[InstanceId]
         if Attribute == "instanceType":
@@ -1306,30 +1306,6 @@ def test_terminate_waits_through_shutting_down_until_terminated(fake_time):
 
 
 class ThrottledTagsEc2(FakeEc2):
-    def modify_instance_attribute(self, InstanceId, Attribute=None, Value=None, **typed):
-        """Both documented forms; the instance type changes only while stopped (IncorrectInstanceState)."""
-        self.calls.append("ModifyInstanceAttribute")
-        if Attribute is None:
-            ((member, value),) = typed.items()
-            Attribute, Value = member[0].lower() + member[1:], value["Value"]
-        raw = self.instances[InstanceId]
-        if Attribute == "instanceType":
-            self._one([InstanceId], "ModifyInstanceAttribute", ("stopped",), "modified")
-            raw["InstanceType"] = Value
-        else:
-            raw["attributes"][Attribute] = Value
-        return {}
-
-    def monitor_instances(self, InstanceIds):
-        self.calls.append("MonitorInstances")
-        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "pending"}
-        return {}
-
-    def unmonitor_instances(self, InstanceIds):
-        self.calls.append("UnmonitorInstances")
-        self.instances[InstanceIds[0]]["Monitoring"] = {"State": "disabling"}
-        return {}
-
     def create_tags(self, Resources, Tags):
         self.calls.append("CreateTags")
         raise aws_refuses("CreateTags", "RequestLimitExceeded", "Request limit exceeded.")
@@ -1873,7 +1849,7 @@ def test_launch_only_settings_that_differ_are_warnings():
 def test_a_public_address_that_differs_is_a_warning_while_running(state, address, wanted, warnings):
     desired = inst.desired_instance(params(network={"assign_public_ip": wanted}))
     found = inst.drift_warnings(current(state=state, public_ip_address=address), desired)
-    assert [warning.split(";")[0] for warning in found] == warnings
+    assert [warning.split(";", maxsplit=1)[0] for warning in found] == warnings
 
 
 def test_root_volume_differences_are_warnings_for_the_suboptions_given():
