@@ -42,6 +42,7 @@ from bad_day import (
     parse_spec,
     read_form_body,
     request_params,
+    wsgi_body,
 )
 
 Environ = dict[str, Any]
@@ -370,13 +371,7 @@ class Ec2Gaps:
                 params: dict[str, str]) -> Iterable[bytes]:
         if params.get("DisableApiTermination") != "true":
             return self._app(environ, start_response)
-        chunks = self._app(environ, start_response)
-        try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+        body = wsgi_body(self._app(environ, start_response))
         for instance_id in _LAUNCHED_ID.findall(body.decode("utf-8", "replace")):
             instance = find_instance(region, instance_id)
             if instance is not None:

@@ -395,6 +395,16 @@ class Transition:
     until: float
 
 
+def wsgi_body(chunks: Iterable[bytes]) -> bytes:
+    """A WSGI answer's body in one piece; the iterable is closed as WSGI asks, whatever happens."""
+    try:
+        return b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
 def find_instance(region: str, instance_id: str) -> Any:
     """moto's instance object (this layer runs in moto's process), or None."""
     from moto.ec2.exceptions import InvalidInstanceIdError
@@ -690,13 +700,7 @@ class BadDay:
         except Exception as error:  # moto crashed: a 500, as its server would answer
             text = f"moto failed: {type(error).__name__}: {error}\n".encode()
             return Answer(500, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))], text)
-        try:
-            body = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        return Answer(captured["status"], captured["headers"], body)
+        return Answer(captured["status"], captured["headers"], wsgi_body(chunks))
 
     def _after_success(
         self, call: dict[str, Any], service: str, operation: str, params: dict[str, str], answer: Answer

@@ -306,6 +306,19 @@ instance:
     instance_type:
       description: Instance type.
       type: str
+    key_name:
+      description: Name of its key pair, or null.
+      type: str
+    subnet_id:
+      description: Id of its subnet (null in check mode when EC2 chooses it).
+      type: str
+    security_group_ids:
+      description: Ids of its security groups, sorted.
+      type: list
+      elements: str
+    launch_time:
+      description: When it was launched (ISO 8601; not returned in check mode before launch).
+      type: str
     iam_instance_profile_arn:
       description: ARN (or, in check mode, the requested name) of the instance profile.
       type: str
