@@ -2,8 +2,9 @@
 
 Run: ``python sandbox/aws_server.py --port 0 --port-file PATH [--host 127.0.0.1]``.
 ``GET /_keyless/calls`` lists the recorded calls, ``POST /_keyless/calls/reset`` clears them;
-moto's own ``/moto-api/...`` endpoints work as usual and are not recorded. ``Ec2Gaps`` plays two
-EC2 behaviours moto lacks (protection at launch, detailed monitoring changes).
+moto's own ``/moto-api/...`` endpoints work as usual and are not recorded. ``Ec2Gaps`` plays EC2
+behaviours moto lacks (protection, placement group and volume IOPS/throughput at launch, detailed
+monitoring changes).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape as xml_escape
 
 from moto.moto_server.werkzeug_app import (
     UNSIGNED_ACTIONS,
@@ -340,14 +342,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 _LAUNCHED_ID = re.compile(r"<instanceId>(i-[0-9a-f]+)</instanceId>")
+_MAPPING_DEVICE = re.compile(r"^(BlockDeviceMapping\.\d+)\.DeviceName$")
 _EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 
 
 class Ec2Gaps:
-    """Two EC2 behaviours moto 5.2 lacks and keyless.aws.ec2_instance uses, played on moto's objects.
+    """EC2 behaviours moto 5.2 lacks and keyless.aws.ec2_instance uses, played on moto's objects.
 
     - RunInstances ignores ``DisableApiTermination=true`` (moto launches the instance
       unprotected); AWS launches it protected. Set on the launched instances after moto answers.
+    - RunInstances ignores ``Placement.GroupName`` (moto has no placement groups) and the
+      ``Iops`` and ``Throughput`` of a block device mapping (its volumes get none). AWS shows the
+      group in the instance's ``Placement`` and the volume's IOPS and throughput in
+      DescribeVolumes: set on the launched instances and their volumes after moto answers. (The
+      sandbox does not check that the group exists, and io1/io2, whose IOPS moto requires of
+      CreateVolume, are still refused by moto.)
     - MonitorInstances and UnmonitorInstances are not implemented (a 500). AWS turns detailed
       monitoring on or off and answers each instance's new state, ``pending`` or ``disabling``
       (EC2 API Reference); here the change is immediate, like every moto state change.
@@ -369,13 +378,34 @@ class Ec2Gaps:
 
     def _launch(self, environ: Environ, start_response: StartResponse, region: str,
                 params: dict[str, str]) -> Iterable[bytes]:
-        if params.get("DisableApiTermination") != "true":
+        group = params.get("Placement.GroupName")
+        volumes = _volume_performance(params)
+        protected = params.get("DisableApiTermination") == "true"
+        if not (protected or group or volumes):
             return self._app(environ, start_response)
-        body = wsgi_body(self._app(environ, start_response))
+        answered: list[Any] = []
+        body = wsgi_body(self._app(environ, lambda status, headers, *_: answered.extend((status, headers))))
+        if group:
+            # The answer shows each launched instance in its group, as DescribeInstances does now.
+            shown = f"<placement><groupName>{xml_escape(group)}</groupName>".encode()
+            body = body.replace(b"<placement><groupName/>", shown)
+        status, headers = answered
+        start_response(status, [(key, str(len(body)) if key.lower() == "content-length" else value)
+                                for key, value in headers])
         for instance_id in _LAUNCHED_ID.findall(body.decode("utf-8", "replace")):
             instance = find_instance(region, instance_id)
-            if instance is not None:
+            if instance is None:
+                continue
+            if protected:
                 instance.disable_api_termination = True
+            if group:
+                instance.placement.group_name = group
+            for device, (iops, throughput) in volumes.items():
+                mapping = instance.block_device_mapping.get(device)
+                if mapping is not None:
+                    volume = instance.ec2_backend.get_volume(mapping.volume_id)
+                    volume.iops = iops if iops is not None else volume.iops
+                    volume.throughput = throughput if throughput is not None else volume.throughput
         return [body]
 
     @staticmethod
@@ -398,6 +428,23 @@ class Ec2Gaps:
                 f"</{operation}Response>").encode()
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
+
+
+def _volume_performance(params: dict[str, str]) -> dict[str, tuple[int | None, int | None]]:
+    """{device name: (Iops, Throughput)} of RunInstances' block device mappings that give one."""
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for key, device in params.items():
+        match = _MAPPING_DEVICE.match(key)
+        if match is None:
+            continue
+        iops, throughput = (params.get(f"{match.group(1)}.Ebs.{member}") for member in ("Iops", "Throughput"))
+        if iops is not None or throughput is not None:
+            found[device] = (_number(iops), _number(throughput))
+    return found
+
+
+def _number(value: str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 # What moto stores, and what EC2 answers right after the call.

@@ -256,10 +256,12 @@ def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_
 
 
 # --- launch options (issue 15) ----------------------------------------------------------------
-# moto does not play: placement groups (not implemented; GroupName ignored), Iops and Throughput
-# of a root volume (dropped; io1/io2 refused), top-level SecurityGroups of an instance launched with
-# NetworkInterfaces (only on the interface). Those branches are unit tests with faked answers.
-# DisableApiTermination at launch and MonitorInstances/UnmonitorInstances the sandbox plays (below).
+# moto does not play: io1/io2 root volumes (it requires Iops of CreateVolume, which RunInstances
+# does not pass on), a placement group that does not exist (moto has none; the sandbox accepts any
+# name), top-level SecurityGroups of an instance launched with NetworkInterfaces (only on the
+# interface). Those branches are unit tests with faked answers. The sandbox plays (Ec2Gaps in
+# sandbox/aws_server.py) DisableApiTermination at launch, MonitorInstances/UnmonitorInstances,
+# the placement group's name and a gp3 root volume's Iops and Throughput, which moto drops.
 
 
 def attribute(ec2, instance_id: str, name: str) -> Any:
@@ -336,10 +338,13 @@ LAUNCH_SETTINGS = {
     "root_volume": {
         "volume_size": 20,
         "volume_type": "gp3",
+        "iops": 4000,
+        "throughput": 250,
         "encrypted": True,
         "delete_on_termination": False,
     },
     "availability_zone": f"{REGION}b",
+    "placement_group": "keyless-cluster",
     "shutdown_behavior": "terminate",
     "detailed_monitoring": True,
     "ebs_optimized": True,
@@ -356,15 +361,19 @@ def test_launch_settings_are_launched_read_back_and_hold(converge_instance, ec2,
     launched = converge_instance(**task)
     instance_id = launched["instance"]["instance_id"]
     raw = described(ec2, instance_id)
-    assert raw["Placement"]["AvailabilityZone"] == f"{REGION}b"
+    placement = (raw["Placement"]["AvailabilityZone"], raw["Placement"]["GroupName"])
+    assert placement == (f"{REGION}b", "keyless-cluster")
     assert (raw["Monitoring"]["State"], raw["EbsOptimized"]) == ("enabled", True)
     assert attribute(ec2, instance_id, "instanceInitiatedShutdownBehavior") == "terminate"
     mapping, volume = root_volume_of(ec2, instance_id)
     assert (volume["Size"], volume["VolumeType"], volume["Encrypted"]) == (20, "gp3", True)
+    assert (volume["Iops"], volume["Throughput"]) == (4000, 250)
     assert mapping["Ebs"]["DeleteOnTermination"] is False
     assert launched["instance"]["root_volume"]["volume_id"] == volume["VolumeId"]
-    assert (launched["instance"]["availability_zone"], launched["instance"]["detailed_monitoring"]) == (
+    shown = launched["instance"]
+    assert (shown["availability_zone"], shown["placement_group"], shown["detailed_monitoring"]) == (
         f"{REGION}b",
+        "keyless-cluster",
         True,
     )
 
