@@ -678,7 +678,22 @@ def drift_warnings(current: Mapping[str, Any], desired: DesiredInstance) -> list
             )
     warnings += public_ip_warnings(current, desired.assign_public_ip)
     warnings += root_volume_warnings(current.get("root_volume"), desired.root_volume)
+    warnings += imdsv1_warnings(current, desired.metadata)
     return warnings
+
+
+def imdsv1_warnings(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """An instance that still serves IMDSv1 is never left so silently, nor changed unasked.
+
+    Only when the task does not say http_tokens: otherwise the task's value is applied.
+    """
+    if "http_tokens" in wanted or (current.get("metadata_options") or {}).get("http_tokens") != "optional":
+        return []
+    return [
+        "the instance's metadata service answers without a token (IMDSv1: http_tokens is optional) and "
+        "the task does not set metadata_options.http_tokens, so it is not changed; set "
+        "metadata_options.http_tokens: required to turn IMDSv1 off"
+    ]
 
 
 def public_ip_warnings(current: Mapping[str, Any], wanted: bool | None) -> list[str]:

@@ -50,3 +50,19 @@ def test_a_role_name_with_iam_punctuation_verifies_and_tears_down(sandbox: Sandb
     rc, output = play(sandbox, "teardown.yml", tmp_path, keyless_role_name=PUNCTUATED_ROLE)
     assert rc == 0, output
     assert sandbox.leftovers() == {"roles": [], "instance_profiles": [], "instances": []}
+
+
+def test_an_instance_serving_imdsv1_is_reported_not_passed_silently(sandbox: Sandbox, tmp_path: Path) -> None:
+    """keyless_expect_imdsv2: false lets the verification pass, and it says IMDSv1 is enabled."""
+    imdsv1 = {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+    rc, output = site(sandbox, tmp_path, keyless_expect_imdsv2=False, instance_metadata_options=imdsv1)
+    assert rc == 0, output
+    assert "WARNING: IMDSv1 is enabled on i-" in output, output
+    assert "IMDSv2 required: False (IMDSv1 enabled: a read without a token answered 200)" in output
+    (reservation,) = admin(sandbox, "ec2").describe_instances(
+        Filters=[{"Name": "instance-state-name", "Values": ["running"]}]
+    )["Reservations"]
+    assert reservation["Instances"][0]["MetadataOptions"]["HttpTokens"] == "optional"
+    rc, output = play(sandbox, "teardown.yml", tmp_path)
+    assert rc == 0, output
+    assert sandbox.leftovers() == {"roles": [], "instance_profiles": [], "instances": []}

@@ -74,6 +74,14 @@ def converge_instance(run_playbook, tmp_path):
     return converge
 
 
+# What ec2_instance says of an instance that serves IMDSv1 when the task does not set http_tokens.
+IMDSV1_WARNING = (
+    "the instance's metadata service answers without a token (IMDSv1: http_tokens is optional) and "
+    "the task does not set metadata_options.http_tokens, so it is not changed; set "
+    "metadata_options.http_tokens: required to turn IMDSv1 off"
+)
+
+
 def launch_directly(ec2, name: str, **tags: str) -> str:
     """An instance made by someone else (boto3), as CloudFormation or a colleague would."""
     tag_list = [{"Key": key, "Value": value} for key, value in {"Name": name, **tags}.items()]
@@ -246,6 +254,8 @@ def test_a_profile_is_associated_with_an_instance_launched_without_one(converge_
     # Nothing to replace: the profile is associated (a lost association fails in 30 s, not 300).
     associated = converge_instance(name="profile-later", instance_profile="later-profile", wait_timeout=30)
     assert associated["operations"] == ["AssociateIamInstanceProfile"]
+    # It serves IMDSv1, which the task does not mention: said, and not changed unasked.
+    assert associated["warnings"] == [IMDSV1_WARNING]
     (association,) = associations(Filters=by_instance)["IamInstanceProfileAssociations"]
     assert (association["State"], association["IamInstanceProfile"]["Arn"]) == ("associated", profile_arn)
     # Launched by someone else without metadata options: EC2's default (optional) is left alone.
@@ -435,7 +445,7 @@ def test_shutdown_behaviour_and_the_type_of_a_stopped_instance_are_changed(conve
     kept = converge_instance(name="resized", instance_type="t3.small")
     assert (kept["changed"], kept["warnings"]) == (
         False,
-        ["instance_type is 'm1.small', not 't3.small'; it is not changed in place"],
+        ["instance_type is 'm1.small', not 't3.small'; it is not changed in place", IMDSV1_WARNING],
     )
     assert awscalls.mutating_calls(awscalls.fetch_calls(aws.url)) == []
 

@@ -1875,6 +1875,51 @@ def test_root_volume_differences_are_warnings_for_the_suboptions_given():
     assert inst.root_volume_warnings(None, wanted) == []
 
 
+IMDSV1_OPEN = {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
+
+
+@pytest.mark.parametrize(
+    ("metadata_options", "tokens", "warned"),
+    [
+        (None, "optional", True),
+        ({"http_put_response_hop_limit": 2}, "optional", True),
+        ({"http_tokens": "optional"}, "optional", False),
+        ({"http_tokens": "required"}, "optional", False),
+        (None, "required", False),
+    ],
+    ids=["no-options", "hop-limit-only", "optional-asked", "required-asked", "already-v2"],
+)
+def test_an_instance_that_serves_imdsv1_is_a_warning_unless_the_task_says_http_tokens(
+    metadata_options, tokens, warned
+):
+    desired = inst.desired_instance(params(metadata_options=metadata_options))
+    found = inst.drift_warnings(current(metadata_options={**IMDSV1_OPEN, "http_tokens": tokens}), desired)
+    imdsv1 = [warning for warning in found if "IMDSv1" in warning]
+    assert imdsv1 == (
+        [
+            "the instance's metadata service answers without a token (IMDSv1: http_tokens is optional) and "
+            "the task does not set metadata_options.http_tokens, so it is not changed; set "
+            "metadata_options.http_tokens: required to turn IMDSv1 off"
+        ]
+        if warned
+        else []
+    )
+
+
+def test_an_imdsv1_instance_is_warned_about_and_not_changed_without_http_tokens(fake_time):
+    raw = fake_instance("running")
+    raw["MetadataOptions"] = {
+        "HttpTokens": "optional",
+        "HttpPutResponseHopLimit": 1,
+        "HttpEndpoint": "enabled",
+    }
+    fake = FakeEc2(raw)
+    result = run_fake(fake, metadata_options=None)
+    assert (result["changed"], result["operations"]) == (False, [])
+    assert any("IMDSv1" in warning for warning in result["warnings"])
+    assert fake.instances["i-0123456789abcdef0"]["MetadataOptions"]["HttpTokens"] == "optional"
+
+
 def test_settings_are_read_only_when_the_task_names_them(fake_time):
     fake = FakeEc2(fake_instance("running"))
     result = run_fake(fake)
