@@ -9,6 +9,11 @@
 - ``probe_outcome``: what an AWS CLI call that the policy must not allow answered: allowed,
   denied, inconclusive (the resource was not found, so nothing was decided about the caller's
   permissions) or failed (any other error).
+- ``s3_bucket_problem``: the S3 naming rule a bucket name breaks, or "" for a valid name; a name
+  that breaks none cannot change what the ARN ``arn:PARTITION:s3:::NAME/...`` matches.
+- ``s3_prefix``: a key prefix that ends at a ``/`` boundary (``logs`` becomes ``logs/``, so that
+  ``arn:...:BUCKET/logs/*`` does not also match ``logs-old/``); a prefix with a policy wildcard
+  or variable (``*``, ``?``, ``${``) is refused.
 """
 
 from __future__ import annotations
@@ -91,8 +96,55 @@ def probe_outcome(result: Mapping[str, Any]) -> str:
     return "failed"
 
 
+# S3 general purpose bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming
+# rules"): 3 to 63 characters; lowercase letters, digits, dots and hyphens; a letter or digit at
+# each end; no two adjacent dots; not an IPv4 address; reserved prefixes and suffixes.
+BUCKET_CHARACTERS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# What IAM reads in a Resource ARN rather than as a key's characters.
+POLICY_SPECIALS = ("*", "?", "${")
+
+
+def s3_bucket_problem(name: Any) -> str:
+    """The first S3 bucket naming rule ``name`` breaks, as "must ..."; "" when it breaks none."""
+    if not isinstance(name, str) or not 3 <= len(name) <= 63:
+        return "must be 3 to 63 characters long"
+    if not BUCKET_CHARACTERS.match(name):
+        return "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end"
+    if ".." in name:
+        return "must not have two adjacent dots"
+    if IPV4.match(name):
+        return "must not be formatted as an IP address"
+    reserved = [part for part in RESERVED_BUCKET_PREFIXES if name.startswith(part)]
+    reserved += [part for part in RESERVED_BUCKET_SUFFIXES if name.endswith(part)]
+    if reserved:
+        return f"must not begin or end with {reserved[0]!r} (reserved by S3)"
+    return ""
+
+
+def s3_prefix(prefix: Any) -> str:
+    """The prefix ending at a ``/`` boundary ("" stays "": the whole bucket)."""
+    if not isinstance(prefix, str):
+        raise AnsibleFilterError(f"s3_prefix: {prefix!r} is not a string")
+    special = next((token for token in POLICY_SPECIALS if token in prefix), None)
+    if special is not None:
+        raise AnsibleFilterError(
+            f"s3_prefix: {prefix!r} has {special!r}, which IAM reads as a wildcard or a policy variable "
+            "in the bucket's ARN, not as part of a key"
+        )
+    return prefix if prefix == "" or prefix.endswith("/") else f"{prefix}/"
+
+
 class FilterModule:
-    """keyless.aws.partition, keyless.aws.kms_via_service, keyless.aws.probe_outcome."""
+    """keyless.aws.partition, kms_via_service, probe_outcome, s3_bucket_problem, s3_prefix."""
 
     def filters(self) -> dict[str, Any]:
-        return {"partition": partition, "kms_via_service": kms_via_service, "probe_outcome": probe_outcome}
+        return {
+            "partition": partition,
+            "kms_via_service": kms_via_service,
+            "probe_outcome": probe_outcome,
+            "s3_bucket_problem": s3_bucket_problem,
+            "s3_prefix": s3_prefix,
+        }

@@ -106,12 +106,22 @@ def deployed(endpoint: str) -> dict[str, Any]:
     return {"roles": roles, "profiles": profiles, "instances": instances}
 
 
+# A prefix without its "/" and a bucket owner: the policy grants the objects under "inventory/"
+# only (not "inventory-old/"), and only in a bucket of that account.
+NARROWED = {**OVERRIDES, "keyless_bucket_prefix": "inventory",
+            "keyless_expected_bucket_owner": "111122223333"}
+
+
 def expected(settings: dict[str, Any]) -> dict[str, Any]:
+    prefix = settings["keyless_bucket_prefix"]
     statement = {
         "Effect": "Allow",
         "Action": settings["keyless_policy_actions"],
-        "Resource": f"arn:aws:s3:::{BUCKET}/{settings['keyless_bucket_prefix']}*",
+        "Resource": f"arn:aws:s3:::{BUCKET}/{prefix}{'/' if prefix and not prefix.endswith('/') else ''}*",
     }
+    if settings.get("keyless_expected_bucket_owner"):
+        owner = settings["keyless_expected_bucket_owner"]
+        statement["Condition"] = {"StringEquals": {"s3:ResourceAccount": owner}}
     return {
         "roles": {
             settings["keyless_role_name"]: {
@@ -126,8 +136,8 @@ def expected(settings: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("group_vars", "settings"),
-    [({}, DEFAULTS), (OVERRIDES, OVERRIDES)],
-    ids=["defaults", "inventory-group-vars"],
+    [({}, DEFAULTS), (OVERRIDES, OVERRIDES), (NARROWED, NARROWED)],
+    ids=["defaults", "inventory-group-vars", "prefix-without-slash-and-bucket-owner"],
 )
 def test_provision_and_teardown_follow_the_defaults_unless_inventory_overrides(
     aws: launcher.Service, tmp_path: Path, group_vars: dict[str, Any], settings: dict[str, Any]

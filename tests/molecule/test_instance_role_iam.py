@@ -35,6 +35,12 @@ NOTHING = {"roles": {}, "profiles": {}}
 ALIAS = "arn:aws:kms:us-east-1:123456789012:alias/logs"
 
 
+def not_a_bucket(index: int, name: str, rule: str) -> str:
+    """The role's message for a grant whose bucket breaks an S3 naming rule (its beginning)."""
+    return f'instance_role_grants[{index}].bucket must be the name of an S3 bucket: "{name}" {rule}'
+
+
+
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     service = start_aws_server(tmp_path_factory.mktemp("aws"), preload="iam")
@@ -183,16 +189,41 @@ def test_a_whole_policy_document_instead_of_grants(tmp_path: Path, endpoint: str
     assert deployed(endpoint)["roles"][ROLE]["policies"] == {"Whole": document}
 
 
+def test_a_prefix_ends_at_a_slash_and_an_expected_owner_is_a_condition(tmp_path: Path, endpoint: str) -> None:
+    """"logs" must not also grant logs-old/; a bucket claimed by another account is never used."""
+    grants = [{"bucket": "molecule-logs", "prefix": "logs", "expected_bucket_owner": "111122223333"},
+              {"bucket": "molecule-reports", "prefix": "daily/", "actions": ["s3:GetObject"]}]
+    result = converge(tmp_path, endpoint, "", instance_role_grants=grants)
+    assert changed(result) == 3
+    assert deployed(endpoint)["roles"][ROLE]["policies"][f"{ROLE}-access"]["Statement"] == [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": "arn:aws:s3:::molecule-logs/logs/*",
+         "Condition": {"StringEquals": {"s3:ResourceAccount": "111122223333"}}},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::molecule-reports/daily/*"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("extra_vars", "message"),
     [
         ({"instance_role_grants": [{"bucket": "logs", "colour": "red"}]},
-         "instance_role_grants.colour. Supported parameters include: actions, bucket, kms_key_arn, prefix"),
+         "instance_role_grants.colour. Supported parameters include: actions, bucket, expected_bucket_owner,"
+         " kms_key_arn, prefix"),
         ({"instance_role_grants": [{"prefix": "web/"}]}, "missing required arguments: bucket"),
         ({"instance_role_grants": [{"bucket": ""}]},
-         'instance_role_grants[0].bucket must be the name of an S3 bucket, not ""'),
+         not_a_bucket(0, "", "must be 3 to 63 characters long")),
         ({"instance_role_grants": [{"bucket": "logs"}, {"bucket": "logs/*"}]},
-         'instance_role_grants[1].bucket must be the name of an S3 bucket, not "logs/*"'),
+         not_a_bucket(1, "logs/*", "must have only lowercase")),
+        ({"instance_role_grants": [{"bucket": "*"}]},
+         not_a_bucket(0, "*", "must be 3 to 63 characters long")),
+        ({"instance_role_grants": [{"bucket": "my-logs-*"}]},
+         not_a_bucket(0, "my-logs-*", "must have only lowercase")),
+        ({"instance_role_grants": [{"bucket": "my..logs"}]},
+         not_a_bucket(0, "my..logs", "must not have two adjacent dots")),
+        ({"instance_role_grants": [{"bucket": "logs", "prefix": "web*"}]},
+         "instance_role_grants[0].prefix must not hold *, which IAM reads as a wildcard"),
+        ({"instance_role_grants": [{"bucket": "logs", "expected_bucket_owner": "12345"}]},
+         'instance_role_grants[0].expected_bucket_owner must be a 12-digit AWS account id, not "12345"'),
         ({"instance_role_grants": [{"bucket": "logs", "actions": []}]},
          "instance_role_grants[0].actions must name at least one action"),
         ({"instance_role_grants": [{"bucket": "logs", "kms_key_arn": ALIAS}]},
@@ -202,7 +233,8 @@ def test_a_whole_policy_document_instead_of_grants(tmp_path: Path, endpoint: str
          "instance_role_grants and instance_role_policy are both set: give one of them"),
         ({"instance_role_grants": []}, "instance_role_grants or instance_role_policy is required"),
     ],
-    ids=["unknown-key", "no-bucket", "empty-bucket", "bucket-with-slash", "no-actions", "kms-alias", "both",
+    ids=["unknown-key", "no-bucket", "empty-bucket", "bucket-with-slash", "bucket-star", "bucket-wildcard",
+         "bucket-dots", "prefix-wildcard", "owner-not-an-account", "no-actions", "kms-alias", "both",
          "neither"],
 )
 def test_a_bad_grant_fails_before_any_aws_call(

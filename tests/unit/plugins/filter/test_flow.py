@@ -10,13 +10,21 @@ from ansible_collections.keyless.aws.plugins.filter.flow import (
     kms_via_service,
     partition,
     probe_outcome,
+    s3_bucket_problem,
+    s3_prefix,
 )
 
 KEY = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def test_the_filters_are_exported_under_their_names() -> None:
-    assert set(FilterModule().filters()) == {"partition", "kms_via_service", "probe_outcome"}
+    assert set(FilterModule().filters()) == {
+        "partition",
+        "kms_via_service",
+        "probe_outcome",
+        "s3_bucket_problem",
+        "s3_prefix",
+    }
 
 
 # --- partition ------------------------------------------------------------------------------
@@ -165,3 +173,66 @@ def test_any_other_failure_is_failed(stderr: str) -> None:
 def test_probe_outcome_needs_a_command_result() -> None:
     with pytest.raises(AnsibleFilterError, match="rc"):
         probe_outcome({"stderr": ""})
+
+
+# --- s3_bucket_problem, s3_prefix -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["my-logs", "abc", "logs.example.com", "a" * 63, "1-2"])
+def test_a_valid_bucket_name_has_no_problem(name: str) -> None:
+    assert s3_bucket_problem(name) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("*", "must be 3 to 63 characters long"),
+        ("ab", "must be 3 to 63 characters long"),
+        ("a" * 64, "must be 3 to 63 characters long"),
+        (
+            "***",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        (
+            "my-*",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        (
+            "My-Logs",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        (
+            "logs/web",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        (
+            "my_logs",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        (
+            "-logs",
+            "must have only lowercase letters, digits, dots and hyphens, and a letter or digit at each end",
+        ),
+        ("my..logs", "must not have two adjacent dots"),
+        ("192.168.5.4", "must not be formatted as an IP address"),
+        ("xn--logs", "must not begin or end with 'xn--' (reserved by S3)"),
+        ("logs-s3alias", "must not begin or end with '-s3alias' (reserved by S3)"),
+        (None, "must be 3 to 63 characters long"),
+    ],
+)
+def test_a_bucket_name_that_breaks_a_rule_names_it(name: object, rule: str) -> None:
+    assert s3_bucket_problem(name) == rule
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("", ""), ("logs", "logs/"), ("logs/", "logs/"), ("web/app", "web/app/"), ("a/b/", "a/b/")],
+)
+def test_a_prefix_ends_at_a_slash(prefix: str, expected: str) -> None:
+    assert s3_prefix(prefix) == expected
+
+
+@pytest.mark.parametrize("prefix", ["logs*", "lo?s/", "${aws:username}/", 3])
+def test_a_prefix_with_a_wildcard_or_a_policy_variable_is_refused(prefix: object) -> None:
+    with pytest.raises(AnsibleFilterError, match="s3_prefix: "):
+        s3_prefix(prefix)
