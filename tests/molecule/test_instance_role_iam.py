@@ -40,7 +40,6 @@ def not_a_bucket(index: int, name: str, rule: str) -> str:
     return f'instance_role_grants[{index}].bucket must be the name of an S3 bucket: "{name}" {rule}'
 
 
-
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     service = start_aws_server(tmp_path_factory.mktemp("aws"), preload="iam")
