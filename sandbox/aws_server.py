@@ -37,14 +37,17 @@ from awscalls import CALLS_PATH, RESET_CALLS_PATH
 from bad_day import (
     BAD_DAY_PATH,
     CALL_KEY,
+    Answer,
     BadDay,
     error_answer,
     find_instance,
+    forward,
     numbered,
     parse_spec,
     read_form_body,
     request_params,
-    wsgi_body,
+    send,
+    with_body,
 )
 
 Environ = dict[str, Any]
@@ -383,16 +386,12 @@ class Ec2Gaps:
         protected = params.get("DisableApiTermination") == "true"
         if not (protected or group or volumes):
             return self._app(environ, start_response)
-        answered: list[Any] = []
-        body = wsgi_body(self._app(environ, lambda status, headers, *_: answered.extend((status, headers))))
+        answer = forward(self._app, environ)
         if group:
             # The answer shows each launched instance in its group, as DescribeInstances does now.
             shown = f"<placement><groupName>{xml_escape(group)}</groupName>".encode()
-            body = body.replace(b"<placement><groupName/>", shown)
-        status, headers = answered
-        start_response(status, [(key, str(len(body)) if key.lower() == "content-length" else value)
-                                for key, value in headers])
-        for instance_id in _LAUNCHED_ID.findall(body.decode("utf-8", "replace")):
+            answer = with_body(answer, answer.body.replace(b"<placement><groupName/>", shown))
+        for instance_id in _LAUNCHED_ID.findall(answer.body.decode("utf-8", "replace")):
             instance = find_instance(region, instance_id)
             if instance is None:
                 continue
@@ -406,7 +405,7 @@ class Ec2Gaps:
                     volume = instance.ec2_backend.get_volume(mapping.volume_id)
                     volume.iops = iops if iops is not None else volume.iops
                     volume.throughput = throughput if throughput is not None else volume.throughput
-        return [body]
+        return send(answer, start_response)
 
     @staticmethod
     def _monitoring(start_response: StartResponse, region: str, operation: str,
@@ -418,16 +417,15 @@ class Ec2Gaps:
             if instance is None:
                 answer = error_answer("ec2", 400, "InvalidInstanceID.NotFound",
                                       f"The instance ID '{instance_id}' does not exist")
-                start_response("400 Bad Request", answer.headers)
-                return [answer.body]
+                return send(answer, start_response)
             instance.monitoring_state = stored
             items.append(f"<item><instanceId>{instance_id}</instanceId>"
                          f"<monitoring><state>{answered}</state></monitoring></item>")
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{operation}Response xmlns="{_EC2_NS}">'
                 f"<requestId>{uuid.uuid4()}</requestId><instancesSet>{''.join(items)}</instancesSet>"
                 f"</{operation}Response>").encode()
-        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
-        return [body]
+        return send(Answer(200, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body),
+                    start_response)
 
 
 def _volume_performance(params: dict[str, str]) -> dict[str, tuple[int | None, int | None]]:

@@ -395,14 +395,38 @@ class Transition:
     until: float
 
 
-def wsgi_body(chunks: Iterable[bytes]) -> bytes:
-    """A WSGI answer's body in one piece; the iterable is closed as WSGI asks, whatever happens."""
+def forward(app: WsgiApp, environ: Environ) -> Answer:
+    """What the WSGI ``app`` (moto) answers, whole; a crash is a 500, as its server would answer."""
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = int(status.split(" ", 1)[0]), list(headers)
+        return lambda data: None
+
     try:
-        return b"".join(chunks)
-    finally:
+        chunks = app(environ, capture)
+    except Exception as error:
+        text = f"moto failed: {type(error).__name__}: {error}\n".encode()
+        return Answer(500, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))], text)
+    try:
+        body = b"".join(chunks)
+    finally:  # WSGI: the iterable is closed, whatever happens
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
+    return Answer(captured["status"], captured["headers"], body)
+
+
+def with_body(answer: Answer, body: bytes) -> Answer:
+    """The same answer with another body (and its Content-Length)."""
+    headers = [(key, str(len(body)) if key.lower() == "content-length" else value)
+               for key, value in answer.headers]
+    return Answer(answer.status, headers, body)
+
+
+def send(answer: Answer, start_response: StartResponse) -> list[bytes]:
+    start_response(f"{answer.status} {_STATUS_TEXT.get(answer.status, 'OK')}", answer.headers)
+    return [answer.body]
 
 
 def find_instance(region: str, instance_id: str) -> Any:
@@ -522,12 +546,7 @@ class BadDay:
         if call is None or not self.spec.active:
             return self._app(environ, start_response)
         self._settle(time.monotonic())
-        answer = self._handle(environ, call)
-        return self._send(answer, start_response)
-
-    def _send(self, answer: Answer, start_response: StartResponse) -> list[bytes]:
-        start_response(f"{answer.status} {_STATUS_TEXT.get(answer.status, 'OK')}", answer.headers)
-        return [answer.body]
+        return send(self._handle(environ, call), start_response)
 
     def _handle(self, environ: Environ, call: dict[str, Any]) -> Answer:
         service, operation = call["service"], call["operation"]
@@ -542,7 +561,7 @@ class BadDay:
             if early is not None:
                 _drain(environ)
                 return early
-            answer = moto_gap(operation, params, self._forward(environ))
+            answer = moto_gap(operation, params, forward(self._app, environ))
             if answer.status < 300:
                 self._after_success(call, service, operation, params, answer)
         if not exempt and self._loses(operation):
@@ -679,28 +698,9 @@ class BadDay:
             name = instance._state.name
             return f"{match.group(1)}<code>{STATE_CODES[name]}</code><name>{name}</name>"
 
-        body = _REPLAYED_STATE.sub(current, answer.body.decode("utf-8")).encode()
-        headers = [
-            (key, str(len(body)) if key.lower() == "content-length" else value)
-            for key, value in answer.headers
-        ]
-        return Answer(answer.status, headers, body)
+        return with_body(answer, _REPLAYED_STATE.sub(current, answer.body.decode("utf-8")).encode())
 
     # -- moto and what follows --------------------------------------------------------------------
-
-    def _forward(self, environ: Environ) -> Answer:
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
-            captured["status"], captured["headers"] = int(status.split(" ", 1)[0]), list(headers)
-            return lambda data: None
-
-        try:
-            chunks = self._app(environ, capture)
-        except Exception as error:  # moto crashed: a 500, as its server would answer
-            text = f"moto failed: {type(error).__name__}: {error}\n".encode()
-            return Answer(500, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))], text)
-        return Answer(captured["status"], captured["headers"], wsgi_body(chunks))
 
     def _after_success(
         self, call: dict[str, Any], service: str, operation: str, params: dict[str, str], answer: Answer
