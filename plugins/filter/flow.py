@@ -13,7 +13,8 @@
   that breaks none cannot change what the ARN ``arn:PARTITION:s3:::NAME/...`` matches.
 - ``s3_prefix``: a key prefix that ends at a ``/`` boundary (``logs`` becomes ``logs/``, so that
   ``arn:...:BUCKET/logs/*`` does not also match ``logs-old/``); a prefix with a policy wildcard
-  or variable (``*``, ``?``, ``${``) is refused.
+  or variable (``*``, ``?``, ``${``) is refused; ``s3_prefix_problem`` says why, as
+  ``s3_bucket_problem`` does for a bucket.
 """
 
 from __future__ import annotations
@@ -124,21 +125,27 @@ def s3_bucket_problem(name: Any) -> str:
     return ""
 
 
+def s3_prefix_problem(prefix: Any) -> str:
+    """What makes ``prefix`` unfit for a bucket's ARN, as "must ..."; "" when nothing does."""
+    if not isinstance(prefix, str):
+        return "must be a string"
+    specials = [token for token in POLICY_SPECIALS if token in prefix]
+    if specials:
+        held = " or ".join(specials)
+        return f"must not hold {held}, which IAM reads as a wildcard or a policy variable in the ARN"
+    return ""
+
+
 def s3_prefix(prefix: Any) -> str:
     """The prefix ending at a ``/`` boundary ("" stays "": the whole bucket)."""
-    if not isinstance(prefix, str):
-        raise AnsibleFilterError(f"s3_prefix: {prefix!r} is not a string")
-    special = next((token for token in POLICY_SPECIALS if token in prefix), None)
-    if special is not None:
-        raise AnsibleFilterError(
-            f"s3_prefix: {prefix!r} has {special!r}, which IAM reads as a wildcard or a policy variable "
-            "in the bucket's ARN, not as part of a key"
-        )
+    problem = s3_prefix_problem(prefix)
+    if problem:
+        raise AnsibleFilterError(f"s3_prefix: {prefix!r} {problem}")
     return prefix if prefix == "" or prefix.endswith("/") else f"{prefix}/"
 
 
 class FilterModule:
-    """keyless.aws.partition, kms_via_service, probe_outcome, s3_bucket_problem, s3_prefix."""
+    """keyless.aws.partition, kms_via_service, probe_outcome, s3_bucket_problem, s3_prefix(_problem)."""
 
     def filters(self) -> dict[str, Any]:
         return {
@@ -147,4 +154,5 @@ class FilterModule:
             "probe_outcome": probe_outcome,
             "s3_bucket_problem": s3_bucket_problem,
             "s3_prefix": s3_prefix,
+            "s3_prefix_problem": s3_prefix_problem,
         }

@@ -12,6 +12,7 @@ from ansible_collections.keyless.aws.plugins.filter.flow import (
     probe_outcome,
     s3_bucket_problem,
     s3_prefix,
+    s3_prefix_problem,
 )
 
 KEY = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -24,6 +25,7 @@ def test_the_filters_are_exported_under_their_names() -> None:
         "probe_outcome",
         "s3_bucket_problem",
         "s3_prefix",
+        "s3_prefix_problem",
     }
 
 
@@ -236,3 +238,19 @@ def test_a_prefix_ends_at_a_slash(prefix: str, expected: str) -> None:
 def test_a_prefix_with_a_wildcard_or_a_policy_variable_is_refused(prefix: object) -> None:
     with pytest.raises(AnsibleFilterError, match="s3_prefix: "):
         s3_prefix(prefix)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "problem"),
+    [
+        ("logs/", ""),
+        ("logs*", "must not hold *, which IAM reads as a wildcard or a policy variable in the ARN"),
+        (
+            "${aws:username}?",
+            "must not hold ? or ${, which IAM reads as a wildcard or a policy variable in the ARN",
+        ),
+        (3, "must be a string"),
+    ],
+)
+def test_a_prefix_problem_is_said_without_failing(prefix: object, problem: str) -> None:
+    assert s3_prefix_problem(prefix) == problem
