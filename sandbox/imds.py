@@ -21,7 +21,10 @@ moto workaround (``--moto-auth-toggle``, sandbox only): with authorization enfor
 5.2 answers ``sts:AssumeRole`` with HTTP 500 when the trust policy's Principal has no ``AWS`` key
 (a service principal such as ``ec2.amazonaws.com``). With the flag, each AssumeRole call is
 wrapped in ``POST /moto-api/reset-auth`` with body ``inf`` (enforcement off) and body ``0``
-(enforcement on) afterwards, under a lock every emulator of the same user shares.
+(enforcement on) afterwards, under a file lock every emulator of the same moto shares. The lock
+file lives in the sandbox's own run directory (``--moto-auth-lock``, by default
+``moto-auth.lock`` beside ``--port-file``), never under a fixed name in the shared temp directory
+that another local user could create first or point elsewhere with a symbolic link.
 The flag therefore assumes enforcement is on. The credentials moto issues stay restricted to the
 role's policies once enforcement is back on; other clients' calls that land inside the short
 window are not enforced.
@@ -44,7 +47,6 @@ import re
 import secrets
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -53,7 +55,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 import boto3
@@ -70,6 +72,8 @@ TOKEN_HEADER = "X-aws-ec2-metadata-token"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 MAX_TOKEN_TTL = 21600  # seconds; "Use IMDSv2", EC2 User Guide
 MAX_BODY = 64 * 1024  # IMDS requests carry no body; read (and drop) at most this much
+# The --moto-auth-toggle lock, by default beside --port-file (moto_auth_lock).
+MOTO_AUTH_LOCK = "moto-auth.lock"
 # MetadataOptions can change at any time (modify-instance-metadata-options); re-read often.
 INSTANCE_CACHE_SECONDS = 1.0
 
@@ -220,22 +224,41 @@ def needs_refresh(
 class MotoAuthToggle:
     """Switches moto's authorization enforcement off around a call and on again afterwards."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, lock_file: Path) -> None:
         self._endpoint = endpoint
         self._lock = threading.Lock()
-        # Emulators of other instances toggle the same moto: one at a time across processes.
-        # One file per user (not per moto port) so runs leave no growing litter behind.
-        self._lock_file = Path(tempfile.gettempdir()) / f"keyless-moto-auth-{os.getuid()}.lock"
+        # Emulators of other instances toggle the same moto: one at a time across processes,
+        # through a file in the directory of the sandbox that runs that moto.
+        self.lock_file = lock_file
 
     @contextlib.contextmanager
     def suspended(self) -> Iterator[None]:
-        with self._lock, self._lock_file.open("a") as handle:
+        with self._lock, _open_lock_file(self.lock_file) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             set_enforcement(self._endpoint, on=False)
             try:
                 yield
             finally:
                 set_enforcement(self._endpoint, on=True)
+
+
+def _open_lock_file(path: Path) -> IO[bytes]:
+    """Opens (creating, mode 0600) the lock file; a symbolic link in its place is refused."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.fdopen(os.open(path, flags, 0o600), "r+b")
+
+
+def moto_auth_lock(lock_file: Path | None, port_file: Path | None) -> Path:
+    """The lock file of --moto-auth-toggle: --moto-auth-lock, else moto-auth.lock beside --port-file.
+
+    The launcher gives the emulators and the moto server of one sandbox the same run directory
+    (sandbox.py's run_dir), so the default is shared by exactly the emulators of that moto.
+    """
+    if lock_file is not None:
+        return lock_file
+    if port_file is not None:
+        return port_file.parent / MOTO_AUTH_LOCK
+    raise SystemExit("imds: --moto-auth-toggle needs --moto-auth-lock, or --port-file to put it beside")
 
 
 class ControlPlane:
@@ -687,6 +710,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="switch moto's enforcement off around AssumeRole (see module doc)",
     )
     parser.add_argument(
+        "--moto-auth-lock",
+        type=Path,
+        help=f"lock file shared by the emulators of one moto (default: {MOTO_AUTH_LOCK} beside --port-file)",
+    )
+    parser.add_argument(
         "--exit-with-parent",
         action="store_true",
         help="exit when the parent process goes away (test harnesses)",
@@ -768,7 +796,11 @@ def main(argv: list[str] | None = None) -> int:
     parent = os.getppid()  # before anything slow: the parent may be gone by the time we listen
     args = _parse_args(argv)
     _configure_logging()
-    toggle = MotoAuthToggle(args.aws_endpoint) if args.moto_auth_toggle else None
+    toggle = (
+        MotoAuthToggle(args.aws_endpoint, moto_auth_lock(args.moto_auth_lock, args.port_file))
+        if args.moto_auth_toggle
+        else None
+    )
     plane = ControlPlane(args.aws_endpoint, args.region, _own_credentials(os.environ), toggle)
     settings = Settings(
         instance_id=args.instance_id,
