@@ -13,8 +13,12 @@ the new virtualenv's interpreter.
 This script writes that cached file. The file it writes is not the upstream get-pip.py: it puts a
 pip wheel (fetched with ``pip download`` from the package index, which is reachable) on
 ``sys.path`` -- pip runs from a wheel, which pip documents -- and installs the requested packages
-from that local wheel directory only (``--no-index``). The wheel's sha256 is recorded when it is
-downloaded and checked every time the script runs.
+from that local wheel directory only (``--no-index``). Each wheel's sha256 is pinned here
+(``PINNED_SHA256``, the digests PyPI publishes for those files): a download or a cached wheel
+that does not match is refused, and the written script checks the pip wheel against the same pin
+every time it runs. A package ansible-test asks for that has no pin here is refused before
+anything is downloaded: pin it first (``pip download`` the wheel, compare its ``sha256sum``
+with the digest PyPI lists for that file).
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ from pathlib import Path
 
 CACHE_DIR = Path("~/.ansible/test/cache").expanduser()
 WHEEL_DIR = CACHE_DIR / "keyless-bootstrap-wheels"
+# The wheels ansible-test's bootstrap installs: pip 24.2 for ansible-core 2.19 (Python 3.11),
+# pip 25.2 for 2.21 (Python 3.12). The sha256 of each file as PyPI lists it.
+PINNED_SHA256 = {
+    "pip-24.2-py3-none-any.whl": "2cd581cf58ab7fcfca4ce8efa6dcacd0de5bf8d0a3eb9ec927e07405f4d9e2a2",
+    "pip-25.2-py3-none-any.whl": "6d67a2b4e7f14d8b31b8b52648866fa717f45a1eb70e83002f4331d07e953717",
+}
 
 # The script ansible-test will run. Kept free of f-string braces: filled in with str.format().
 GET_PIP_TEMPLATE = '''\
@@ -74,12 +84,42 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def wheel_name(name: str, version: str) -> str:
+    """The pure-Python wheel ansible-test's bootstrap installs (pip has no other kind)."""
+    return f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+
+
+def pinned_sha256(wheel: str) -> str:
+    try:
+        return PINNED_SHA256[wheel]
+    except KeyError:
+        raise SystemExit(
+            f"ansible-test bootstrap: no pinned sha256 for {wheel} in PINNED_SHA256 of {__file__}: "
+            "pin the digest PyPI lists for that file before it is downloaded"
+        ) from None
+
+
+def check_wheel(path: Path) -> str:
+    """The wheel's pinned sha256; a file with another digest is removed and refused."""
+    expected = pinned_sha256(path.name)
+    actual = sha256(path)
+    if actual != expected:
+        path.unlink()
+        raise SystemExit(
+            f"ansible-test bootstrap: {path} has sha256 {actual}, expected {expected} (PINNED_SHA256): "
+            "refused and removed"
+        )
+    return expected
+
+
 def fetch_wheels(packages: dict[str, str]) -> None:
     """Download one wheel per pinned package into WHEEL_DIR unless it is already there."""
+    for name, version in packages.items():
+        pinned_sha256(wheel_name(name, version))  # no download of anything unpinned
     missing = [
         f"{name}=={version}"
         for name, version in packages.items()
-        if not list(WHEEL_DIR.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+        if not (WHEEL_DIR / wheel_name(name, version)).exists()
     ]
     if missing:
         print(f"ansible-test bootstrap: downloading {', '.join(missing)}", flush=True)
@@ -113,14 +153,15 @@ def write_get_pip(python_version: str) -> Path:
     packages = bootstrap_packages(python_version)
     WHEEL_DIR.mkdir(parents=True, exist_ok=True)
     fetch_wheels(packages)
+    digests = {name: check_wheel(WHEEL_DIR / wheel_name(name, version)) for name, version in packages.items()}
     pip_version = packages["pip"]
-    (pip_wheel,) = WHEEL_DIR.glob(f"pip-{pip_version}-*.whl")
+    pip_wheel = WHEEL_DIR / wheel_name("pip", pip_version)
     script = CACHE_DIR / f"get_pip_{pip_version.replace('.', '_')}.py"
     text = GET_PIP_TEMPLATE.format(
         packages=", ".join(f"{name}=={version}" for name, version in packages.items()),
         wheel_dir=str(WHEEL_DIR),
         pip_wheel=pip_wheel.name,
-        sha256=sha256(pip_wheel),
+        sha256=digests["pip"],
     )
     if write_if_changed(script, text):
         print(f"ansible-test bootstrap: wrote {script} (pip {pip_version})", flush=True)
