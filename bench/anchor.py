@@ -2,11 +2,15 @@
 
 Galaxy cannot be reached from here, but the ``ansible`` wheel bundles amazon.aws. The wheel is
 fetched once with ``pip download --no-deps`` and only ``ansible_collections/amazon/aws/**`` is
-extracted into a cache outside the tracked files; nothing is installed into the venv.
+extracted into a cache outside the tracked files; nothing is installed into the venv. The wheel
+must have the sha256 pinned here (``ANSIBLE_WHEEL_SHA256``, the digest PyPI lists for the file),
+whether just downloaded or found in the cache: another file is removed and refused before
+anything is extracted from it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,6 +22,7 @@ from pathlib import Path, PurePosixPath
 # ansible 12.x pairs with ansible-core 2.19 (13.x needs 2.20, hence Python >= 3.12). 12.3.0
 # bundles amazon.aws 10.1.2, whose meta/runtime.yml says requires_ansible ">=2.17.0".
 ANSIBLE_VERSION = "12.3.0"
+ANSIBLE_WHEEL_SHA256 = "cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414"
 PREFIX = "ansible_collections/amazon/aws/"
 SOURCE_FILE = "amazon-aws.source.json"
 
@@ -37,6 +42,7 @@ def ensure_amazon_aws(cache: Path) -> Path:
     if _cached_source(collections) == ANSIBLE_VERSION:
         return collections
     wheel = _download_wheel(cache / "downloads")
+    check_digest(wheel, ANSIBLE_WHEEL_SHA256)
     _extract(wheel, collections)
     (collections / SOURCE_FILE).write_text(json.dumps({"ansible": ANSIBLE_VERSION, "wheel": wheel.name}))
     return collections
@@ -47,6 +53,20 @@ def _cached_source(collections: Path) -> str | None:
     if not source.exists() or not (collection_dir(collections) / "MANIFEST.json").exists():
         return None
     return str(json.loads(source.read_text()).get("ansible"))
+
+
+def check_digest(path: Path, expected: str) -> None:
+    """Refuse (and remove) a file whose sha256 is not the pinned one."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        path.unlink()
+        raise RuntimeError(
+            f"{path} has sha256 {digest.hexdigest()}, expected {expected} (pinned in bench/anchor.py): "
+            "refused and removed"
+        )
 
 
 def _download_wheel(downloads: Path) -> Path:
