@@ -4,7 +4,8 @@ Run: ``python sandbox/aws_server.py --port 0 --port-file PATH [--host 127.0.0.1]
 ``GET /_keyless/calls`` lists the recorded calls, ``POST /_keyless/calls/reset`` clears them;
 moto's own ``/moto-api/...`` endpoints work as usual and are not recorded. ``Ec2Gaps`` plays EC2
 behaviours moto lacks (protection, placement group and volume IOPS/throughput at launch, detailed
-monitoring changes).
+monitoring changes). ``AwsAuthorizer`` (authorize.py) authorizes the IAM users tagged for it as
+AWS would, which moto cannot (``GET /_keyless/authorizations`` lists its decisions).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from authorize import AUTHORIZATIONS_PATH, AwsAuthorizer
 from awscalls import CALLS_PATH, RESET_CALLS_PATH
 from bad_day import (
     BAD_DAY_PATH,
@@ -254,7 +256,8 @@ class CallRecorder:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == BAD_DAY_PATH:  # the bad-day layer's control endpoint: not an AWS call either
+        if path == BAD_DAY_PATH or path.startswith(AUTHORIZATIONS_PATH):
+            # The bad-day layer's and the authorizer's own endpoints: not AWS calls either.
             return self._app(environ, start_response)
         if path.startswith(OWN_PREFIX):
             return self._serve_own(environ, path, start_response)
@@ -454,7 +457,7 @@ def build_app(preload: list[str], bad_day: str = "off") -> CallRecorder:
     for service in preload:
         # Importing a backend takes up to a second (ec2); pay it before the first call.
         dispatcher.app_instances[service] = create_backend_app(service)
-    return CallRecorder(BadDay(Ec2Gaps(dispatcher), parse_spec(bad_day)))
+    return CallRecorder(BadDay(AwsAuthorizer(Ec2Gaps(dispatcher)), parse_spec(bad_day)))
 
 
 def _write_port_file(path: Path, port: int) -> None:

@@ -63,6 +63,11 @@ def fetch_calls(endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     return json.loads(_request(endpoint, CALLS_PATH, "GET", timeout))
 
 
+def fetch_authorizations(endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The authorizer's decisions (sandbox/authorize.py) since the last reset, oldest first."""
+    return json.loads(_request(endpoint, "/_keyless/authorizations", "GET", timeout))
+
+
 def reset_calls(endpoint: str, timeout: float = 10.0) -> None:
     """Forget the recorded calls; moto's state is kept."""
     _request(endpoint, RESET_CALLS_PATH, "POST", timeout)

@@ -30,6 +30,7 @@ SANDBOX = Path(__file__).resolve().parent
 REPO = SANDBOX.parent
 sys.path.insert(0, str(SANDBOX))
 
+from authorize import GOVERNED_TAG  # noqa: E402
 from awscalls import set_enforcement  # noqa: E402
 from bad_day import HARNESS_APP_ID  # noqa: E402
 from lab import Lab, write_ansible_cfg  # noqa: E402
@@ -43,6 +44,7 @@ from launcher import (  # noqa: E402
 )
 
 REGION = "us-east-1"
+CONTROLLER_USER = "keyless-controller"
 BOOTSTRAP_KEY = ("AKIASANDBOXBOOTSTRAP", "sandbox-bootstrap-secret-not-a-real-key")
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 # moto's built-in Canonical images are older releases; the sandbox looks up one of those.
@@ -68,6 +70,11 @@ class Sandbox(Started):
     instance: Lab | None = None
     imds: Service | None = None
     admin_key: tuple[str, str] = ("", "")
+    # An identity policy for the controller: playbooks then run as the IAM user
+    # CONTROLLER_USER, which has exactly this policy and which the AWS server authorizes as AWS
+    # does (authorize.py). None: they run as the sandbox administrator.
+    controller_policy: dict[str, Any] | None = None
+    controller_key: tuple[str, str] = ("", "")
     services: list[Service] = field(default_factory=list)
 
     @property
@@ -140,6 +147,18 @@ class Sandbox(Started):
         )
         key = iam.create_access_key(UserName="sandbox-admin")["AccessKey"]
         session.client("s3", endpoint_url=self.endpoint).create_bucket(Bucket=self.bucket)
+        if self.controller_policy is not None:
+            self.controller_key = self._create_controller(iam, self.controller_policy)
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    @staticmethod
+    def _create_controller(iam: Any, policy: dict[str, Any]) -> tuple[str, str]:
+        """The controller's IAM user: only ``policy``, authorized as AWS would (authorize.py)."""
+        tag = dict(zip(("Key", "Value"), GOVERNED_TAG, strict=True))
+        iam.create_user(UserName=CONTROLLER_USER, Tags=[tag])
+        iam.put_user_policy(UserName=CONTROLLER_USER, PolicyName="keyless-controller",
+                            PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=CONTROLLER_USER)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
 
     def _admin_env(self) -> dict[str, str]:
@@ -161,13 +180,16 @@ class Sandbox(Started):
     # --- what playbooks need --------------------------------------------------------------
 
     def controller_environment(self) -> dict[str, str]:
-        """Environment of ansible-playbook on the controller: sandbox admin, local endpoint."""
+        """Environment of ansible-playbook on the controller: local endpoint, the sandbox
+        administrator's key, or the controller user's when there is a controller policy."""
         none = str(self.root / "no-such-file")
         lab = {"ANSIBLE_CONFIG": str(self.ansible_cfg)} if self.instance is not None else {}
+        key = self.controller_key if self.controller_policy is not None else self.admin_key
         return clean_environment(
             {
                 **lab,
-                **self._admin_env(),
+                "AWS_ACCESS_KEY_ID": key[0],
+                "AWS_SECRET_ACCESS_KEY": key[1],
                 "AWS_REGION": self.region,
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "AWS_CONFIG_FILE": none,
