@@ -312,7 +312,7 @@ class Request:
         )
 
     def _tag_checks(self, action: str) -> list[Check]:
-        requested = {key: value for key, value in _member_tags(self.params, "Tag", "").items()}
+        requested = _member_tags(self.params, "Tag", "")
         checks = []
         for resource_id in numbered(self.params, "ResourceId"):
             kind = next((k for p, k in EC2_RESOURCE_TYPES.items() if resource_id.startswith(p)), "resource")
