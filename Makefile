@@ -24,6 +24,10 @@ STAMP := .requirements.stamp
 PIP_INSTALL := pip install -qq --progress-bar off --disable-pip-version-check --no-compile
 # The virtualenvs' own install writes pip's normal output to a log that build_venv reads.
 PIP_INSTALL_LOGGED := pip install --progress-bar off --disable-pip-version-check --no-compile
+# Every requirements file our targets install carries the sha256 hashes of its files
+# (hack/hash_requirements.sh): pip refuses a file whose digest is not listed, wherever it came
+# from (the index, one of the machine's extra indexes, its cache).
+REQUIRE_HASHES := --require-hashes
 
 BUILD := $(CURDIR)/.build
 REPORTS := $(BUILD)/reports
@@ -60,7 +64,7 @@ help:
 	@echo "make demo         the end-to-end demo (sandbox/demo.py); DEMO_ARGS=\"--bad-day realistic\" on a bad day"
 	@echo "make demo-lab     the same flow on the lab instance: a Debian userland over SSH, become (sandbox/lab.py)"
 	@echo "make bench        keyless.aws vs amazon.aws: API calls and time per task (bench/run.py)"
-	@echo "make lock         re-resolve requirements/dev.in into the pinned dev-py3XX.txt files"
+	@echo "make lock         re-resolve requirements/dev.in into the pinned, hashed dev-py3XX.txt files (and bench, mutation, lock-tools)"
 	@echo "make clean        remove venvs, .build and test output"
 	@echo "3.12 interpreter: $(if $(PY312),$(PY312),none found: the 3.12 legs are skipped)"
 
@@ -70,14 +74,15 @@ help:
 # says what it does: the package count, a line per 20 packages pip collects, the install, the
 # time. pip's own output (its warnings about the machine's extra indexes included) goes to a log
 # in the virtualenv, shown in part only when pip fails. The stamp is written last, so an
-# interrupted build is redone from scratch next time.
+# interrupted build is redone from scratch next time. The count reads the `name==version \` lines
+# of the hashed lock (the --hash lines under them are not counted).
 # $(call build_venv,python,venv,requirements)
 define build_venv
 	@n=$$(grep -cE '^[A-Za-z0-9][^ ]*==' $(3)); start=$$SECONDS; log=$(2)/pip-install.log; \
 	echo "== building $(2): installing $$n pinned packages from $(3) with $$($(1) -c 'import sys; print(sys.executable, sys.version.split()[0])') (a minute or two; once, until $(3) changes)"; \
 	rm -rf $(2); $(1) -m venv $(2); : >$$log; \
 	echo "   pip: collecting the $$n packages (from the package index, pip's cache or local wheels), then installing them; its full output: $$log"; \
-	$(2)/bin/$(PIP_INSTALL_LOGGED) -r $(3) >$$log 2>&1 & pip=$$!; \
+	$(2)/bin/$(PIP_INSTALL_LOGGED) $(REQUIRE_HASHES) -r $(3) >$$log 2>&1 & pip=$$!; \
 	tail -n +1 -f --pid=$$pip $$log | awk -v n=$$n \
 	  '/^(Collecting|Processing) /{c++; if (c % 20 == 0) {printf "   %d/%d collected\n", c, n; fflush()}} \
 	   /^Installing collected packages/{printf "   %d/%d collected; installing them\n", c, n; fflush()}'; \
@@ -251,7 +256,7 @@ lab-host:
 # The benchmark against amazon.aws (bench/README.md); matplotlib only for its chart.
 BENCH_ARGS ?=
 bench: venv link
-	$(VENV)/bin/$(PIP_INSTALL) -r requirements/bench.txt
+	$(VENV)/bin/$(PIP_INSTALL) $(REQUIRE_HASHES) -r requirements/bench.txt
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 # Mutation testing (not part of `make test`: it takes long): mutmut from requirements/mutation.txt,
@@ -263,7 +268,7 @@ bench: venv link
 MUTATION := $(BUILD)/mutation
 MUTATION_ARGS ?=
 mutation: venv
-	$(VENV)/bin/$(PIP_INSTALL) -r requirements/mutation.txt
+	$(VENV)/bin/$(PIP_INSTALL) $(REQUIRE_HASHES) -r requirements/mutation.txt
 	@mkdir -p $(MUTATION)/ansible_collections/keyless
 	@ln -sfn ../../../.. $(MUTATION)/ansible_collections/keyless/aws
 	@ln -sfn ../../pyproject.toml $(MUTATION)/pyproject.toml
@@ -272,10 +277,16 @@ mutation: venv
 	  { rc=$$?; echo "error: mutmut run failed ($$rc)" >&2; exit $$rc; }
 	cd $(MUTATION) && $(CURDIR)/$(VENV)/bin/python $(CURDIR)/hack/mutation_score.py
 
+# Re-resolves dev.in, then writes every lock with the sha256 hashes of its files (pip-compile from
+# the hashed requirements/lock-tools.txt): the dev locks, then the add-ons for `make bench` and
+# `make mutation` at the dev lock's versions, then the lock tools themselves.
 lock:
 	hack/lock_requirements.sh $(PY311) 'ansible-core>=2.19,<2.20' $(REQ311)
 	@if [ -n "$(PY312)" ]; then hack/lock_requirements.sh $(PY312) 'ansible-core>=2.21,<2.22' $(REQ312); \
 	else echo "note: no Python 3.12 found: $(REQ312) left as it is"; fi
+	hack/hash_requirements.sh $(PY311) requirements/bench.in requirements/bench.txt $(REQ311)
+	hack/hash_requirements.sh $(PY311) requirements/mutation.in requirements/mutation.txt $(REQ311)
+	hack/hash_requirements.sh $(PY311) requirements/lock-tools.in requirements/lock-tools.txt
 
 clean:
 	rm -rf $(VENV) $(VENV312) .build tests/output .pytest_cache .ruff_cache .hypothesis
