@@ -11,7 +11,9 @@ lab is closer to a fresh cloud image:
   repository inside the image, the image's only apt source: installing them in a test reads
   no network. The tree is cached outside the checkout (``KEYLESS_LAB_CACHE``, by default
   ``~/.cache/keyless.aws/lab``) under a key derived from its recipe, so later runs skip the
-  build.
+  build. Nothing here pins a digest of its own: apt (inside ``mmdebstrap``) checks the archive's
+  signed ``InRelease`` against the host's Debian archive keyring and every package against the
+  SHA256 that signed index lists, and refuses what does not match.
 - **An instance** is that image under a private, writable overlay, with its own mount, PID,
   UTS and IPC namespaces, running ``sshd`` on a loopback port. What cloud-init would write at
   first boot is written then: fresh SSH host keys, the login user's authorized key, the host
