@@ -54,7 +54,7 @@ WEAK = {
 def test_a_weak_or_unpinned_checksum_is_refused_before_any_download(
     tmp_path: Path, served: tuple[str, bytes, str], kind: str
 ) -> None:
-    url, data, _ = served
+    url, data = served[:2]
     root = tmp_path / "root"
     checksum = WEAK[kind](data, url)
 
@@ -72,7 +72,7 @@ def test_a_weak_or_unpinned_checksum_is_refused_before_any_download(
 def test_a_stronger_digest_than_sha256_installs(
     tmp_path: Path, served: tuple[str, bytes, str], algorithm: str
 ) -> None:
-    url, data, _ = served
+    url, data = served[:2]
     root = tmp_path / "root"
 
     result = playbook(tmp_path, **bundle_vars(root, url, f"{algorithm}:{digest(algorithm, data)}"))
