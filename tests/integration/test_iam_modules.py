@@ -1,4 +1,10 @@
-"""The IAM modules through the real ansible-playbook against the recording moto server."""
+"""The IAM modules through the real ansible-playbook against the recording moto server.
+
+Every test runs on the default (fast) path; the promises every run must keep (bad input calls
+nothing, check mode mutates nothing, a second run changes nothing, diff shows before and after,
+a missing region is named) run on the module path too (``both_paths``). That the two paths give
+identical results for every module is test_fast_path's case-by-case comparison.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from unittest.mock import ANY
 
 import aws_state
 import awscalls
+import pytest
 from recap import play_recap
 from steps import run_steps
 
@@ -229,6 +236,7 @@ def test_iam_instance_profile_lifecycle_shows_in_aws_after_each_apply_and_check_
     )
 
 
+@pytest.mark.both_paths
 def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
     result, recap = converge(run_playbook, PLAYBOOKS / "bad_input.yml")
     cases = int(re.search(r"bad-input cases: (\d+)", result.stdout).group(1))
@@ -238,6 +246,7 @@ def test_bad_input_fails_naming_the_field_and_calls_nothing(run_playbook, aws):
     assert awscalls.fetch_calls(aws.url) == []
 
 
+@pytest.mark.both_paths
 def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
     _unused, recap = converge(run_playbook, check=True)
     assert recap["changed"] == 3
@@ -261,6 +270,7 @@ def test_check_mode_makes_no_mutating_call_on_any_path(run_playbook, aws):
     assert aws_state.world(aws.url) == TRIPLE_STATE
 
 
+@pytest.mark.both_paths
 def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
     _unused, first = converge(run_playbook)
     assert first["changed"] == 3
@@ -271,6 +281,7 @@ def test_noop_converge_is_idempotent_and_costs_three_calls(run_playbook, aws):
     assert [call["operation"] for call in awscalls.fetch_calls(aws.url)] == NOOP_CALLS
 
 
+@pytest.mark.both_paths
 def test_diff_shows_before_and_after(run_playbook, aws):
     converge(run_playbook)
     widened = {"triple_actions": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]}
@@ -444,6 +455,7 @@ def diff_lines(stdout: str) -> tuple[list[str], list[str]]:
     return added, removed
 
 
+@pytest.mark.both_paths
 def test_diff_shows_policies_as_stored_and_as_written_not_normalized(run_playbook, aws):
     playbook = PLAYBOOKS / "iam_diff.yml"
     converge(run_playbook, playbook)
@@ -582,6 +594,7 @@ def test_purged_tags_boundary_and_managed_policies_are_gone_as_aws_shows(run_pla
     assert [call["operation"] for call in mutating] == ["DeleteRolePermissionsBoundary"]
 
 
+@pytest.mark.both_paths
 def test_a_module_needing_a_region_without_one_fails_naming_region(run_playbook, aws, tmp_path):
     iam = aws_client(aws, "iam")
     iam.create_instance_profile(InstanceProfileName="region-profile")

@@ -102,7 +102,6 @@ def prepare_account(endpoint: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.both_paths
 def test_amazon_aws_playbook_runs_with_only_module_names_changed_then_changes_nothing(
     run_playbook, aws, tmp_path
 ):
