@@ -159,6 +159,11 @@ def run_site(
     return Run(finished, log.read_text(errors="replace") if log.exists() else "")
 
 
+def instance_environment(sandbox: Sandbox) -> dict[str, str]:
+    """The sandbox instance's, with a region: a test that runs verify_s3 without configure needs it."""
+    return {**sandbox.instance_environment(), "AWS_DEFAULT_REGION": sandbox.region}
+
+
 def issued_credentials(sandbox: Sandbox) -> dict[str, str]:
     """The temporary credentials the metadata emulator hands the instance now."""
     assert sandbox.imds is not None
@@ -190,6 +195,8 @@ def test_no_secret_of_the_config_environment_or_options_at_vvvv_diff(
     # Nothing is hidden by accident: the region changed (a diff to show), the other profile was
     # kept, and the option task reached AWS with the planted keys (which it refused).
     assert config.read_text() == planted.replace("region = eu-west-3", "region = us-east-1")
+    # What --diff shows instead: the profile's own section and settings.
+    assert f'"msg": "{config}: [default] region = us-east-1"' in run.finished.stdout
     assert '"hostvars[inventory_hostname]": {' in run.finished.stdout
     assert "InvalidClientTokenId" in run.text
     found = {**static, **options, "controller secret key (environment)": sandbox.admin_key[1]}
@@ -268,8 +275,7 @@ def test_verification_keeps_no_credentials_bypasses_the_proxy_and_uses_a_private
     with dead_proxy() as proxy:
         proxy_url = f"http://127.0.0.1:{proxy.port}"
         environment = {
-            **sandbox.instance_environment(),
-            "AWS_DEFAULT_REGION": sandbox.region,
+            **instance_environment(sandbox),
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://localhost:{sandbox.imds.port}/",
             **{name: proxy_url for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY")},
             "no_proxy": "127.0.0.1",
@@ -290,5 +296,24 @@ def test_verification_keeps_no_credentials_bypasses_the_proxy_and_uses_a_private
     made = task_result(run.finished.stdout, "A private directory for the round trip's file")
     assert (Path(made["path"]).parent, made["mode"], made["state"]) == (workdir.path, "0700", "directory")
     assert not Path(made["path"]).exists()
+    assert workdir.planted.read_text() == "someone else's file\n"
+    assert sorted(p.name for p in workdir.path.iterdir()) == [workdir.planted.name]
+
+
+def test_a_failed_round_trip_leaves_the_work_directory_as_it_was(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The private directory goes also when a step of the round trip fails (here the last one:
+    the intent names s3:DeleteObject, which the policy does not grant)."""
+    workdir = Workdir(tmp_path / "shared-tmp")
+    playbook = wrapper_playbook(tmp_path, ["provision.yml", "verify_s3.yml"])
+    host_vars = {
+        "keyless_instance_environment": instance_environment(sandbox),
+        "keyless_verify_workdir": str(workdir.path),
+        "keyless_verify_expected_actions": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+    }
+
+    run = run_site(sandbox, tmp_path, playbook, None, host_vars, verbosity="-v")
+
+    assert run.finished.rc != 0, str(run.finished)
+    assert "deleting the object failed: " in run.finished.stdout, str(run.finished)
     assert workdir.planted.read_text() == "someone else's file\n"
     assert sorted(p.name for p in workdir.path.iterdir()) == [workdir.planted.name]
