@@ -15,7 +15,6 @@ from typing import Any
 from unittest.mock import ANY
 
 import aws_state
-import pytest
 from recap import play_recap
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "migration_amazon_aws.yml"
