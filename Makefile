@@ -283,7 +283,8 @@ mutation: venv
 
 # Re-resolves dev.in, then writes every lock with the sha256 hashes of its files (pip-compile from
 # the hashed requirements/lock-tools.txt): the dev locks, then the add-ons for `make bench` and
-# `make mutation` at the dev lock's versions, then the lock tools themselves.
+# `make mutation` at the dev lock's versions, then the lock tools themselves, then the AWS CLI
+# the sandbox's instances install (the awscli role's awscli_pip_requirements).
 lock:
 	hack/lock_requirements.sh $(PY311) 'ansible-core>=2.19,<2.20' $(REQ311)
 	@if [ -n "$(PY312)" ]; then hack/lock_requirements.sh $(PY312) 'ansible-core>=2.21,<2.22' $(REQ312); \
@@ -291,6 +292,7 @@ lock:
 	hack/hash_requirements.sh $(PY311) requirements/bench.in requirements/bench.txt $(REQ311)
 	hack/hash_requirements.sh $(PY311) requirements/mutation.in requirements/mutation.txt $(REQ311)
 	hack/hash_requirements.sh $(PY311) requirements/lock-tools.in requirements/lock-tools.txt
+	hack/hash_requirements.sh $(PY311) requirements/awscli.in requirements/awscli.txt
 
 clean:
 	rm -rf $(VENV) $(VENV312) .build tests/output .pytest_cache .ruff_cache .hypothesis

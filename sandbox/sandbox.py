@@ -249,6 +249,8 @@ class Sandbox(Started):
             "awscli_install_method": "pip",
             "awscli_become": False,
             "awscli_python": self.python,
+            # awscli and its dependencies, each download checked against its locked hash.
+            "awscli_pip_requirements": str(REPO / "requirements" / "awscli.txt"),
             "awscli_root": str(self.instance_dir / "root"),
             "awscli_home": str(self.instance_dir / "home"),
         }

@@ -78,7 +78,8 @@ def on_lab(lab: Lab, command: str) -> str:
 
 
 def test_pip_builds_its_venv_as_root_on_a_fresh_debian(lab: Lab, tmp_path: Path) -> None:
-    facts = converges_twice(lab, tmp_path, awscli_install_method="pip")
+    facts = converges_twice(lab, tmp_path, awscli_install_method="pip",
+                            awscli_pip_requirements=str(REPO / "requirements" / "awscli.txt"))
 
     assert facts == {"awscli_version": "1.46.3", "awscli_command": "/usr/local/bin/aws"}
     # python3-venv came from the distribution; the venv and the link are root's, used by admin.
