@@ -226,7 +226,7 @@ class ConnectionLog:
     def _accept(self) -> None:
         while True:
             try:
-                connection, _ = self.server.accept()
+                connection = self.server.accept()[0]
             except OSError:
                 return
             self.connections += 1
