@@ -21,8 +21,9 @@ from launcher import Service, clean_environment, start_service
 
 IMDS_SCRIPT = SANDBOX / "imds.py"
 # Generous: on a loaded 2-core machine a shutdown can take seconds, and the tests assert that
-# every emulator exits cleanly (0), which a SIGKILL after a short wait would turn into a flake.
-IMDS_STOP_TIMEOUT = 20.0
+# every emulator exits cleanly (0), which a SIGKILL after a short wait would turn into a flake
+# (20 s was once too short, with the integration leg's four workers and their sandboxes busy).
+IMDS_STOP_TIMEOUT = 60.0
 ACCOUNT_ID = "123456789012"  # moto's default account
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
