@@ -21,11 +21,19 @@ and teardown.yml in the sandbox with exactly this policy and compares them).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.keyless.aws.plugins.filter.flow import partition
+from ansible_collections.keyless.aws.plugins.module_utils._errors import ValidationError
+from ansible_collections.keyless.aws.plugins.module_utils._validate import (
+    validate_ec2_tags,
+    validate_instance_profile_name,
+    validate_path,
+    validate_role_name,
+)
 
 ROLE_ACTIONS = (
     "iam:CreateRole",
@@ -63,18 +71,25 @@ LAUNCH_RESOURCE_TYPES = (
     "placement-group",
 )
 
-_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_PROFILE = re.compile(r"^[\w+=,.@-]{1,128}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-_PATH = re.compile(r"^/([\x21-\x7e]{0,510}/)?$")
-_TAG = re.compile(r"^[\w .:/=+@-]{1,128}$")
 
 
-def _require(field: str, value: Any, pattern: re.Pattern[str], rule: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
-        raise AnsibleFilterError(f"controller_policy: {field} {rule}, not {value!r}")
+def _check(field: str, value: Any, validate: Callable[[Any, str], None]) -> Any:
+    """``value`` as the modules' own input checks (module_utils/_validate.py) take it."""
+    try:
+        validate(value, field)
+    except ValidationError as error:
+        raise AnsibleFilterError(f"controller_policy: {field} {error.rule}, not {value!r}") from error
     return value
+
+
+def _pattern(pattern: re.Pattern[str], rule: str) -> Callable[[Any, str], None]:
+    def validate(value: Any, field: str) -> None:
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValidationError(field, rule)
+
+    return validate
 
 
 def controller_policy(
@@ -87,21 +102,14 @@ def controller_policy(
     managed_tag_value: Any = "keyless.aws",
 ) -> dict[str, Any]:
     """The policy document (a dict) for this role, profile, account and region."""
-    role = _require("role_name", role_name, _ROLE, "must be 1-64 of letters, digits and +=,.@_-")
-    profile = _require(
-        "profile_name", profile_name or role, _PROFILE, "must be 1-128 of letters, digits and +=,.@_-"
-    )
-    account = _require("account_id", str(account_id), _ACCOUNT, "must be 12 digits")
-    region = _require("region", region, _REGION, "must be a region name such as us-east-1")
-    path = _require("path", path, _PATH, "must start and end with /")
-    key = _require("managed_tag_key", managed_tag_key, _TAG, "must be a tag key")
-    if key.lower().startswith("aws:"):
-        raise AnsibleFilterError(
-            "controller_policy: managed_tag_key must not start with aws: (reserved by AWS)"
-        )
-    value = _require(
-        "managed_tag_value", managed_tag_value, re.compile(r"^[\w .:/=+@-]{0,256}$"), "must be a tag value"
-    )
+    role = _check("role_name", role_name, validate_role_name)
+    profile = _check("profile_name", profile_name or role, validate_instance_profile_name)
+    account = _check("account_id", str(account_id), _pattern(_ACCOUNT, "must be 12 digits"))
+    region = _check("region", region, _pattern(_REGION, "must be a region name such as us-east-1"))
+    path = _check("path", path, validate_path)
+    # The tag as EC2 takes it on the instance (RunInstances' tags are EC2 tags).
+    key = _check("managed_tag_key", managed_tag_key, lambda v, f: validate_ec2_tags({v: ""}, f))
+    value = _check("managed_tag_value", managed_tag_value, lambda v, f: validate_ec2_tags({"k": v}, f))
     part = partition(region)
     role_arn = f"arn:{part}:iam::{account}:role{path}{role}"
     ec2 = f"arn:{part}:ec2:{region}:{account}"
