@@ -37,7 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
 
-from bad_day import CALL_KEY, Answer, error_answer, forward, numbered, request_params, send
+from awscalls import AUTHORIZATIONS_PATH, RESET_AUTHORIZATIONS_PATH
+from bad_day import CALL_KEY, Answer, Journal, error_answer, forward, numbered, request_params, send
 from policy_eval import Check, Decision, PolicyError, decide
 
 Environ = dict[str, Any]
@@ -45,8 +46,6 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 GOVERNED_TAG = ("keyless-sandbox:authorizer", "aws-rules")
-AUTHORIZATIONS_PATH = "/_keyless/authorizations"
-RESET_AUTHORIZATIONS_PATH = f"{AUTHORIZATIONS_PATH}/reset"
 EC2_SERVICE = "ec2.amazonaws.com"
 
 # IAM operations on one role (RoleName) or one instance profile (InstanceProfileName).
@@ -419,14 +418,14 @@ class AwsAuthorizer:
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
-        self._lock = threading.Lock()
-        self._decisions: list[dict[str, Any]] = []
+        self._decisions = Journal(AUTHORIZATIONS_PATH, RESET_AUTHORIZATIONS_PATH)
         install_moto_bypass()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith(AUTHORIZATIONS_PATH):
-            return self._serve_own(environ, path, start_response)
+            method = environ.get("REQUEST_METHOD", "GET").upper()
+            return send(self._decisions.answer(method, path), start_response)
         call = environ.get(CALL_KEY) or {}
         governed = governed_user(call["access_key"]) if call.get("access_key") else None
         if governed is None:
@@ -469,32 +468,12 @@ class AwsAuthorizer:
             )
             if not decision.allowed and denied is None:
                 denied = _denial(request.service, request.user.arn, check, decision)
-        with self._lock:
-            self._decisions.append(
-                {
-                    "user": request.user.name,
-                    "access_key": call["access_key"],
-                    "service": request.service,
-                    "operation": request.operation,
-                    "allowed": denied is None,
-                    "checks": results,
-                }
-            )
+        self._decisions.append({
+            "user": request.user.name,
+            "access_key": call["access_key"],
+            "service": request.service,
+            "operation": request.operation,
+            "allowed": denied is None,
+            "checks": results,
+        })
         return denied
-
-    def _serve_own(self, environ: Environ, path: str, start_response: StartResponse) -> list[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        with self._lock:
-            if path == AUTHORIZATIONS_PATH and method == "GET":
-                body: Any = list(self._decisions)
-            elif path == RESET_AUTHORIZATIONS_PATH and method == "POST":
-                body = {"cleared": len(self._decisions)}
-                self._decisions.clear()
-            else:
-                start_response("404 Not Found", [("Content-Type", "text/plain")])
-                return [b"404 Not Found\n"]
-        payload = json.dumps(body).encode()
-        start_response(
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
-        )
-        return [payload]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import os
 import re
 import signal
@@ -34,13 +33,14 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from authorize import AUTHORIZATIONS_PATH, AwsAuthorizer
-from awscalls import CALLS_PATH, RESET_CALLS_PATH
+from authorize import AwsAuthorizer
+from awscalls import AUTHORIZATIONS_PATH, CALLS_PATH, RESET_CALLS_PATH
 from bad_day import (
     BAD_DAY_PATH,
     CALL_KEY,
     Answer,
     BadDay,
+    Journal,
     error_answer,
     find_instance,
     forward,
@@ -251,8 +251,7 @@ class CallRecorder:
 
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
-        self._lock = threading.Lock()
-        self._calls: list[dict[str, Any]] = []
+        self._calls = Journal(CALLS_PATH, RESET_CALLS_PATH)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -260,7 +259,8 @@ class CallRecorder:
             # The bad-day layer's and the authorizer's own endpoints: not AWS calls either.
             return self._app(environ, start_response)
         if path.startswith(OWN_PREFIX):
-            return self._serve_own(environ, path, start_response)
+            method = environ.get("REQUEST_METHOD", "GET").upper()
+            return send(self._calls.answer(method, path), start_response)
         record = describe_request(environ)
         if record is None:
             return self._app(environ, start_response)
@@ -284,26 +284,7 @@ class CallRecorder:
 
     def _append(self, record: dict[str, Any]) -> None:
         record.setdefault("status", 500)
-        with self._lock:
-            self._calls.append(record)
-
-    def _serve_own(self, environ: Environ, path: str, start_response: StartResponse) -> list[bytes]:
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        if path == CALLS_PATH and method == "GET":
-            with self._lock:
-                body: Any = list(self._calls)
-        elif path == RESET_CALLS_PATH and method == "POST":
-            with self._lock:
-                body = {"cleared": len(self._calls)}
-                self._calls.clear()
-        else:
-            status = "405 Method Not Allowed" if path in (CALLS_PATH, RESET_CALLS_PATH) else "404 Not Found"
-            start_response(status, [("Content-Type", "text/plain")])
-            return [f"{status}\n".encode()]
-        payload = json.dumps(body).encode()
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(payload)))])
-        return [payload]
+        self._calls.append(record)
 
 
 class QuietRequestHandler(MotoRequestHandler):

@@ -15,6 +15,9 @@ from typing import Any
 
 CALLS_PATH = "/_keyless/calls"
 RESET_CALLS_PATH = "/_keyless/calls/reset"
+# The sandbox authorizer's decisions (authorize.py).
+AUTHORIZATIONS_PATH = "/_keyless/authorizations"
+RESET_AUTHORIZATIONS_PATH = f"{AUTHORIZATIONS_PATH}/reset"
 MOTO_RESET_PATH = "/moto-api/reset"
 MOTO_RESET_AUTH_PATH = "/moto-api/reset-auth"
 BAD_DAY_PATH = "/_keyless/bad-day"
@@ -65,7 +68,7 @@ def fetch_calls(endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]]:
 
 def fetch_authorizations(endpoint: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The authorizer's decisions (sandbox/authorize.py) since the last reset, oldest first."""
-    return json.loads(_request(endpoint, "/_keyless/authorizations", "GET", timeout))
+    return json.loads(_request(endpoint, AUTHORIZATIONS_PATH, "GET", timeout))
 
 
 def reset_calls(endpoint: str, timeout: float = 10.0) -> None:

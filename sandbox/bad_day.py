@@ -191,7 +191,9 @@ class Answer:
 
 _STATUS_TEXT = {
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -427,6 +429,42 @@ def with_body(answer: Answer, body: bytes) -> Answer:
 def send(answer: Answer, start_response: StartResponse) -> list[bytes]:
     start_response(f"{answer.status} {_STATUS_TEXT.get(answer.status, 'OK')}", answer.headers)
     return [answer.body]
+
+
+def json_answer(body: Any) -> Answer:
+    payload = json.dumps(body).encode()
+    return Answer(200, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))], payload)
+
+
+def text_answer(status: int, text: str) -> Answer:
+    payload = f"{text}\n".encode()
+    return Answer(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(payload)))], payload)
+
+
+class Journal:
+    """Records a layer keeps for its control endpoints: ``GET path`` lists them, oldest first;
+    ``POST reset_path`` forgets them. Safe across the server's threads."""
+
+    def __init__(self, path: str, reset_path: str) -> None:
+        self.path, self.reset_path = path, reset_path
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+
+    def append(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def answer(self, method: str, path: str) -> Answer:
+        with self._lock:
+            if path == self.path and method == "GET":
+                return json_answer(list(self._records))
+            if path == self.reset_path and method == "POST":
+                cleared = len(self._records)
+                self._records.clear()
+                return json_answer({"cleared": cleared})
+        if path in (self.path, self.reset_path):
+            return text_answer(405, "405 Method Not Allowed")
+        return text_answer(404, "404 Not Found")
 
 
 def find_instance(region: str, instance_id: str) -> Any:
@@ -793,11 +831,7 @@ class BadDay:
             try:
                 spec = parse_spec(text)
             except ValueError as error:
-                payload = f"{error}\n".encode()
-                start_response(
-                    "400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", str(len(payload)))]
-                )
-                return [payload]
+                return send(text_answer(400, str(error)), start_response)
             with self._lock:
                 self.spec = spec
                 self._calls = 0
