@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import ansible_test_bootstrap as bootstrap
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[3] / "hack" / "ansible_test_bootstrap.py"
-_spec = importlib.util.spec_from_file_location("ansible_test_bootstrap", SCRIPT)
-assert _spec is not None and _spec.loader is not None
-bootstrap = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bootstrap)
 
 WHEEL = "pip-24.2-py3-none-any.whl"
 GENUINE = b"the wheel PyPI serves"

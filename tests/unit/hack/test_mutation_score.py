@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import mutation_score
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[3] / "hack" / "mutation_score.py"
-_spec = importlib.util.spec_from_file_location("mutation_score", SCRIPT)
-assert _spec is not None and _spec.loader is not None
-mutation_score = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mutation_score)
 
 UTILS = "ansible_collections.keyless.aws.plugins.module_utils"
 RESULTS = f"""\

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[3] / "hack" / "test_summary.py"
-_spec = importlib.util.spec_from_file_location("test_summary", SCRIPT)
-assert _spec is not None and _spec.loader is not None
-summary = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(summary)
+import test_summary as summary
 
 CASES = {"passed": "", "failed": "<failure/>", "skipped": "<skipped/>"}
 
